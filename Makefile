@@ -1,0 +1,89 @@
+# Rounds — two commands on a fresh Debian 12 machine:
+#   make demo   set up, build, start the sandbox clinic and open the Rounds window
+#   make test   set up, build and run every check and test (what CI runs)
+# Everything installs what it needs itself; run as root or with sudo available.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+TAURI_DRIVER := $(CARGO_BIN)/tauri-driver
+STAMP := target/.stamps
+
+# Debian packages: build (WebKitGTK 4.1 + friends) and headless test tools.
+APT_BUILD := build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev \
+  libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev libdbus-1-dev
+APT_TEST := xvfb xauth imagemagick x11-utils xdotool webkit2gtk-driver gnome-keyring dbus \
+  dbus-x11 libsecret-tools keyutils at-spi2-core
+
+.PHONY: help setup setup-apt setup-node setup-driver ui build bindings lint test test-rust \
+  test-ui test-e2e demo deb clean
+
+help:
+	@echo "make demo   - set up, build, start the sandbox clinic and launch Rounds"
+	@echo "make test   - set up, build, lint and run every test (CI runs this)"
+	@echo "make build  - build the UI, the app (debug), the sandbox and rounds-cli"
+	@echo "make bindings - regenerate ui/src/lib/bindings.ts from the Rust types"
+	@echo "make deb    - release build and .deb package"
+
+setup: setup-apt setup-node setup-driver
+
+# Installs only the packages that are missing, so a warm machine pays ~1 s.
+setup-apt:
+	@missing=$$(for p in $(APT_BUILD) $(APT_TEST); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing $$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+setup-node: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Node.js >= 20.19 is required (found "+process.version+")"); process.exit(1) }'
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup-driver: $(TAURI_DRIVER)
+$(TAURI_DRIVER):
+	cargo install tauri-driver --version ^2 --locked
+
+ui: setup-node
+	npm run --silent build
+
+build: setup ui
+	cargo build -p rounds -p rounds-sandbox -p rounds-cli
+
+bindings: setup ui
+	UPDATE_BINDINGS=1 cargo test -p rounds --lib typescript_bindings_are_current
+	@echo "ui/src/lib/bindings.ts regenerated"
+
+lint: setup ui
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	npm run --silent check
+
+test-rust: build
+	cargo test --workspace --exclude rounds-e2e
+
+test-ui: setup-node
+	npm run --silent test
+
+# The real window: tauri-driver + WebKitWebDriver under a private Xvfb and D-Bus session.
+test-e2e: build setup-driver
+	env -u DISPLAY cargo test -p rounds-e2e -- --test-threads=1 --nocapture
+
+test: lint test-rust test-ui test-e2e
+	@echo "All checks passed. Screenshots: target/e2e/"
+
+demo: build
+	scripts/demo.sh
+
+deb: setup ui
+	TAURI_APP_PATH=src-tauri npx tauri build --bundles deb
+
+clean:
+	cargo clean
+	rm -rf node_modules ui/dist .demo

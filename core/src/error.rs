@@ -1,0 +1,30 @@
+//! The core's one error type: each module's own enum, gathered so the shell maps them once.
+
+use crate::{
+    audit::AuditError, auth::AuthError, config::ConfigError, net::NetError, policy::PolicyError,
+    schedule::ScheduleError, vault::VaultError, video::VideoError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("no clinic server is set up")]
+    NoServer,
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,344 @@
+//! Jitsi Meet stand-in (§4.3). The sandbox is the Jitsi `domain`: it serves
+//! `/external_api.js` (a `JitsiMeetExternalAPI`-compatible object that creates an iframe, relays
+//! events via postMessage and forwards `executeCommand`), the meeting page `/{room}?jwt=...`
+//! the iframe loads, and a long-poll event feed the meeting page reads. The control API pushes
+//! events (lobby knocks, joins, leaves, end of meeting) into a room's feed.
+//!
+//! No media flows: the page is a stand-in for the conference UI, not a conference.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use crate::state::AppState;
+use crate::util::{self, json_response, oauth_error};
+
+/// One conference room.
+#[derive(Debug, Default)]
+pub struct Room {
+    pub appointment_id: String,
+    /// Events in order; `seq` starts at 1.
+    pub events: Vec<Value>,
+    /// Commands the embedding app executed (`{name, args}`), for tests.
+    pub commands: Vec<Value>,
+    /// Remote participants currently in the room, id → display name.
+    pub participants: HashMap<String, String>,
+    /// Participants waiting in the lobby, id → name.
+    pub knocking: HashMap<String, String>,
+    pub lobby: bool,
+    pub password: Option<String>,
+    pub ended: bool,
+    /// Whether a meeting page has loaded (local participant joined).
+    pub joined: bool,
+    notify: Arc<Notify>,
+}
+
+/// All rooms by name.
+#[derive(Debug, Default)]
+pub struct Rooms {
+    pub rooms: HashMap<String, Room>,
+}
+
+impl Rooms {
+    /// Creates the room if needed.
+    pub fn ensure(&mut self, room: &str, appointment_id: &str) -> &mut Room {
+        let r = self.rooms.entry(room.to_string()).or_default();
+        if r.appointment_id.is_empty() {
+            r.appointment_id = appointment_id.to_string();
+        }
+        r
+    }
+
+    /// Appends an event and wakes long-polls. Returns its sequence number.
+    pub fn push(&mut self, room: &str, name: &str, data: Value) -> u64 {
+        let r = self.ensure(room, "");
+        let seq = r.events.len() as u64 + 1;
+        r.events
+            .push(json!({"seq": seq, "name": name, "data": data}));
+        r.notify.notify_waiters();
+        seq
+    }
+
+    /// JSON summary for the control API.
+    pub fn summary(&self, name: &str) -> Option<Value> {
+        let r = self.rooms.get(name)?;
+        Some(json!({
+            "room": name, "appointment_id": r.appointment_id, "joined": r.joined, "ended": r.ended,
+            "lobby": r.lobby, "password_set": r.password.is_some(),
+            "participants": r.participants.iter().map(|(id, n)| json!({"id": id, "displayName": n})).collect::<Vec<_>>(),
+            "knocking": r.knocking.iter().map(|(id, n)| json!({"id": id, "name": n})).collect::<Vec<_>>(),
+            "commands": r.commands, "events": r.events,
+        }))
+    }
+}
+
+/// Applies a control-API or app action to a room, producing the events Jitsi would emit.
+pub fn act(rooms: &mut Rooms, room: &str, name: &str, args: &[Value]) -> Result<(), String> {
+    let arg_str = |i: usize| args.get(i).and_then(Value::as_str).map(String::from);
+    match name {
+        "knock" => {
+            let id = arg_str(0).unwrap_or_else(|| util::b64url(&util::random_bytes(4)));
+            let who = arg_str(1).unwrap_or_else(|| "Guest".into());
+            rooms
+                .ensure(room, "")
+                .knocking
+                .insert(id.clone(), who.clone());
+            rooms.push(
+                room,
+                "knockingParticipant",
+                json!({"participant": {"id": id, "name": who}}),
+            );
+        }
+        "join" => {
+            let id = arg_str(0).unwrap_or_else(|| util::b64url(&util::random_bytes(4)));
+            let who = arg_str(1).unwrap_or_else(|| "Guest".into());
+            rooms
+                .ensure(room, "")
+                .participants
+                .insert(id.clone(), who.clone());
+            rooms.push(
+                room,
+                "participantJoined",
+                json!({"id": id, "displayName": who}),
+            );
+        }
+        "leave" => {
+            let id = arg_str(0).ok_or("leave needs a participant id")?;
+            rooms.ensure(room, "").participants.remove(&id);
+            rooms.push(room, "participantLeft", json!({"id": id}));
+        }
+        "end" => {
+            let ids: Vec<String> = rooms
+                .ensure(room, "")
+                .participants
+                .drain()
+                .map(|(k, _)| k)
+                .collect();
+            for id in ids {
+                rooms.push(room, "participantLeft", json!({"id": id}));
+            }
+            rooms.ensure(room, "").ended = true;
+            rooms.push(room, "videoConferenceLeft", json!({"roomName": room}));
+            rooms.push(room, "readyToClose", json!({}));
+        }
+        _ => return Err(format!("unknown action {name}")),
+    }
+    Ok(())
+}
+
+/// Handles a command the app ran through `executeCommand` (forwarded by the meeting page).
+fn command(rooms: &mut Rooms, room: &str, name: &str, args: &[Value]) {
+    rooms
+        .ensure(room, "")
+        .commands
+        .push(json!({"name": name, "args": args}));
+    let arg_str = |i: usize| args.get(i).and_then(Value::as_str).map(String::from);
+    match name {
+        "hangup" => {
+            rooms.push(room, "videoConferenceLeft", json!({"roomName": room}));
+            rooms.push(room, "readyToClose", json!({}));
+        }
+        "endConference" => {
+            let _ = act(rooms, room, "end", &[]);
+        }
+        "answerKnockingParticipant" => {
+            let id = arg_str(0).unwrap_or_default();
+            let approved = args.get(1).and_then(Value::as_bool).unwrap_or(false);
+            let who = rooms.ensure(room, "").knocking.remove(&id);
+            if let (true, Some(who)) = (approved, who) {
+                let _ = act(rooms, room, "join", &[json!(id), json!(who)]);
+            }
+        }
+        "kickParticipant" => {
+            let id = arg_str(0).unwrap_or_default();
+            if rooms.ensure(room, "").participants.remove(&id).is_some() {
+                rooms.push(
+                    room,
+                    "participantKickedOut",
+                    json!({"kicked": {"id": id, "local": false}, "kicker": {"id": "local"}}),
+                );
+                rooms.push(room, "participantLeft", json!({"id": id}));
+            }
+        }
+        "grantModerator" => {
+            let id = arg_str(0).unwrap_or_default();
+            rooms.push(
+                room,
+                "participantRoleChanged",
+                json!({"id": id, "role": "moderator"}),
+            );
+        }
+        "toggleLobby" => {
+            rooms.ensure(room, "").lobby = args.first().and_then(Value::as_bool).unwrap_or(false)
+        }
+        "password" => rooms.ensure(room, "").password = arg_str(0),
+        _ => {} // muteEveryone, toggleE2EE, setMediaEncryptionKey, ...: recorded only
+    }
+}
+
+/// `GET /external_api.js`.
+pub async fn external_api_js() -> Response {
+    let mut r = EXTERNAL_API_JS.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/javascript; charset=utf-8"),
+    );
+    r
+}
+
+#[derive(Deserialize)]
+pub struct MeetingQuery {
+    jwt: Option<String>,
+}
+
+/// `GET /{room}?jwt=...`: the conference page inside the iframe. Checks the JWT as Prosody
+/// would (signature, room, exp/nbf) and reports a fatal `errorOccurred` when it fails.
+pub async fn meeting_page(
+    State(st): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    Query(q): Query<MeetingQuery>,
+) -> Response {
+    if !room.starts_with("appt-")
+        || !room
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return oauth_error(StatusCode::NOT_FOUND, "not_found", "No such endpoint", None);
+    }
+    let now = st.now().unix_timestamp();
+    let claims = q
+        .jwt
+        .as_deref()
+        .and_then(|t| crate::jwt::verify_hs256(t, &st.keys.jitsi_secret));
+    let error = match &claims {
+        None => Some("conference.connectionError.notAllowed: missing or invalid token"),
+        Some(c) if c.get("room").and_then(Value::as_str) != Some(room.as_str()) => {
+            Some("token is for another room")
+        }
+        Some(c) if c.get("exp").and_then(Value::as_i64).unwrap_or(0) <= now => {
+            Some("token expired")
+        }
+        Some(c) if c.get("nbf").and_then(Value::as_i64).unwrap_or(0) > now => {
+            Some("token not yet valid")
+        }
+        _ => None,
+    };
+    let user = claims
+        .as_ref()
+        .and_then(|c| c.pointer("/context/user").cloned())
+        .unwrap_or(json!({}));
+    let moderator = claims
+        .as_ref()
+        .and_then(|c| c.get("moderator").and_then(Value::as_bool))
+        .unwrap_or(false);
+    let (since, participants) = {
+        let mut rooms = st.rooms.lock().expect("rooms lock");
+        let r = rooms.ensure(&room, "");
+        if error.is_none() {
+            r.joined = true;
+        }
+        let p: Vec<Value> = r
+            .participants
+            .iter()
+            .map(|(id, n)| json!({"id": id, "displayName": n}))
+            .collect();
+        (r.events.len(), p)
+    };
+    let cfg = json!({
+        "since": since, "participants": participants,
+        "room": room, "error": error, "moderator": moderator,
+        "localId": util::b64url(&util::random_bytes(4)),
+        "displayName": user.get("name").cloned().unwrap_or(json!("")),
+        "avatarURL": user.get("avatar").cloned().unwrap_or(json!("")),
+    });
+    let html = MEETING_HTML
+        .replace("__ROOM__", &util::html_escape(&room))
+        .replace("__CONFIG__", &cfg.to_string().replace('<', "\\u003c"));
+    let mut r = html.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[derive(Deserialize)]
+pub struct PollQuery {
+    since: Option<u64>,
+    wait_ms: Option<u64>,
+}
+
+/// `GET /_sandbox/jitsi/{room}/events?since=N`: long-poll (up to 10 s) for events after N.
+pub async fn poll_events(
+    State(st): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    Query(q): Query<PollQuery>,
+) -> Response {
+    let since = q.since.unwrap_or(0);
+    let wait = Duration::from_millis(q.wait_ms.unwrap_or(10_000).min(25_000));
+    let collect = |st: &AppState| {
+        let mut rooms = st.rooms.lock().expect("rooms lock");
+        let r = rooms.ensure(&room, "");
+        let ev: Vec<Value> = r.events.iter().skip(since as usize).cloned().collect();
+        (ev, r.notify.clone())
+    };
+    let (ev, notify) = collect(&st);
+    if !ev.is_empty() {
+        return json_response(StatusCode::OK, &json!({"events": ev}));
+    }
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    let (ev, _) = collect(&st);
+    if ev.is_empty() {
+        let _ = tokio::time::timeout(wait, notified).await;
+    }
+    let (ev, _) = collect(&st);
+    json_response(StatusCode::OK, &json!({"events": ev}))
+}
+
+/// `POST /_sandbox/jitsi/{room}/commands` `{name, args}` from the meeting page.
+pub async fn post_command(
+    State(st): State<Arc<AppState>>,
+    Path(room): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "JSON body required",
+            None,
+        );
+    };
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let args = v
+        .get("args")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    command(
+        &mut st.rooms.lock().expect("rooms lock"),
+        &room,
+        &name,
+        &args,
+    );
+    json_response(StatusCode::OK, &json!({"ok": true}))
+}
+
+const EXTERNAL_API_JS: &str = include_str!("jitsi_external_api.js");
+const MEETING_HTML: &str = include_str!("jitsi_meeting.html");

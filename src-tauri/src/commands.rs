@@ -1,0 +1,40 @@
+//! The command table: every call the UI can make. Each one only translates to the core.
+
+use crate::error::UiError;
+use rounds_core::Core;
+use rounds_core::app::{AppInfo, ServerCheck, SessionState};
+use rounds_core::auth::SignInRequest;
+use tauri::State;
+
+/// What the sign-in screen needs: version, clinic server, policy state.
+#[tauri::command]
+#[specta::specta]
+pub fn app_info(core: State<'_, Core>) -> AppInfo {
+    core.app_info()
+}
+
+/// Reaches the clinic server over a verified TLS connection, sending no credential.
+#[tauri::command]
+#[specta::specta]
+pub async fn check_server(core: State<'_, Core>) -> Result<ServerCheck, UiError> {
+    Ok(core.check_server().await?)
+}
+
+/// Password + TOTP sign-in. The secrets arrive here and never go back to the webview.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in(
+    core: State<'_, Core>,
+    request: SignInRequest,
+) -> Result<SessionState, UiError> {
+    Ok(core.sign_in(request).await?)
+}
+
+/// The typed builder shared by the app and by the bindings export test.
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
+        app_info,
+        check_server,
+        sign_in
+    ])
+}

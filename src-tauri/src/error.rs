@@ -1,0 +1,162 @@
+//! The one place where core errors become what the UI sees.
+//!
+//! The UI gets a closed `code` (generated into TypeScript, so it can react to `mfaRequired` or
+//! `offline` without matching strings) and a sentence a tired clinician understands. The
+//! technical detail goes to the (redacted) log, never to the webview.
+
+use rounds_core::CoreError;
+use rounds_core::auth::{AuthError, Field};
+use rounds_core::net::NetError;
+use rounds_core::policy::PolicyError;
+use rounds_core::vault::VaultError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorCode {
+    InvalidInput,
+    MfaRequired,
+    SessionExpired,
+    Offline,
+    CertificateRejected,
+    ServerError,
+    PolicyLocked,
+    PolicyInvalid,
+    KeychainUnavailable,
+    NotConfigured,
+    NotAvailable,
+    Internal,
+}
+
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct UiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The form field the message belongs to, when there is one.
+    pub field: Option<Field>,
+}
+
+impl UiError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
+impl From<CoreError> for UiError {
+    fn from(e: CoreError) -> Self {
+        // The detail (host, verifier reason, path) is for IT; it passes the redacting logger.
+        tracing::warn!(error = %e, "command failed");
+        use ErrorCode as C;
+        match e {
+            CoreError::Auth(a) => match a {
+                AuthError::InvalidInput { field, reason } => Self {
+                    code: C::InvalidInput,
+                    message: reason,
+                    field: Some(field),
+                },
+                AuthError::MfaRequired => Self {
+                    code: C::MfaRequired,
+                    message: "Enter the 6-digit code from your authenticator app.".into(),
+                    field: Some(Field::Totp),
+                },
+                AuthError::SessionExpired => Self::new(
+                    C::SessionExpired,
+                    "Your session has ended. Please sign in again.",
+                ),
+                AuthError::NotAvailable => Self::new(
+                    C::NotAvailable,
+                    "Signing in is not switched on in this preview build. Nothing was sent.",
+                ),
+            },
+            CoreError::Net(n) => net(n),
+            CoreError::Vault(v) => match v {
+                VaultError::Locked { .. } => Self::new(
+                    C::KeychainUnavailable,
+                    "Your computer's keychain is locked. Unlock it (or sign in to your computer again) and try once more.",
+                ),
+                _ => Self::new(
+                    C::KeychainUnavailable,
+                    "Rounds cannot reach your computer's keychain, so it cannot keep you signed in safely. Ask IT to check the keychain service.",
+                ),
+            },
+            CoreError::Policy(PolicyError::Locked) => Self::new(
+                C::PolicyLocked,
+                "Your organisation manages this setting, so it cannot be changed here.",
+            ),
+            CoreError::Policy(_) => Self::new(
+                C::PolicyInvalid,
+                "Your organisation's settings for Rounds could not be read, so safe defaults are in use. Tell IT.",
+            ),
+            CoreError::Config(_) => Self::new(
+                C::Internal,
+                "Your Rounds settings file could not be read. Safe defaults are in use.",
+            ),
+            CoreError::NoServer => Self::new(
+                C::NotConfigured,
+                "No clinic server is set up on this computer. Ask IT for your clinic's Rounds settings.",
+            ),
+            CoreError::Schedule(_) | CoreError::Video(_) => {
+                Self::new(C::NotAvailable, "This is not available in this build yet.")
+            }
+            CoreError::Audit(_) | CoreError::Internal(_) => Self::new(
+                C::Internal,
+                "Something went wrong inside Rounds. Your data is safe; please try again, and tell IT if it keeps happening.",
+            ),
+        }
+    }
+}
+
+fn net(n: NetError) -> UiError {
+    use ErrorCode as C;
+    match n {
+        NetError::Certificate { host, .. } => UiError::new(
+            C::CertificateRejected,
+            format!(
+                "This network is presenting a certificate for {host} that Rounds does not trust. \
+                 Rounds did not send your password. Use another network, or tell IT."
+            ),
+        ),
+        NetError::Connect { .. } | NetError::Timeout { .. } => UiError::new(
+            C::Offline,
+            "Rounds cannot reach your clinic's server. Check your network connection; you can keep working offline.",
+        ),
+        NetError::InsecureScheme { .. } | NetError::BadUrl { .. } | NetError::CaBundle { .. } => {
+            UiError::new(
+                C::PolicyInvalid,
+                "The clinic server address on this computer is not a secure one, so Rounds will not use it. Tell IT.",
+            )
+        }
+        NetError::Status { .. }
+        | NetError::TooLarge { .. }
+        | NetError::Decode { .. }
+        | NetError::Setup(_) => UiError::new(
+            C::ServerError,
+            "Your clinic's server gave an answer Rounds could not use. Try again in a minute; tell IT if it keeps happening.",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_refusal_says_nothing_was_sent() {
+        let e: UiError = CoreError::Net(NetError::Certificate {
+            host: "https://emr.example.org".into(),
+            detail: "UnknownIssuer".into(),
+        })
+        .into();
+        assert_eq!(e.code, ErrorCode::CertificateRejected);
+        assert!(e.message.contains("did not send your password"));
+        assert!(
+            !e.message.contains("UnknownIssuer"),
+            "detail is for the log"
+        );
+    }
+}

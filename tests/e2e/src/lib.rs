@@ -1,0 +1,345 @@
+//! The end-to-end harness: one call starts the sandbox clinic, a private X display, a private
+//! D-Bus session with an unlocked throwaway keyring, tauri-driver, and the real Rounds binary;
+//! dropping it tears everything down. Every later feature's window tests reuse it.
+//!
+//! Nothing is mocked: the app talks TLS to the sandbox with the CA the sandbox made at start,
+//! handed over through a policy file the way hospital IT would.
+
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// A built binary: `ROUNDS_<NAME>_BIN` wins, else `target/debug/<file>`.
+fn binary(env: &str, file: &str) -> Result<PathBuf> {
+    let p = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug").join(file));
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "{} not found: run `make build` first (or set {env})",
+            p.display()
+        )
+        .into())
+    }
+}
+
+/// Where humans find the screenshots: `target/e2e/`.
+pub fn screenshot_dir() -> PathBuf {
+    let d = target_dir().join("e2e");
+    let _ = std::fs::create_dir_all(&d);
+    d
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A child process in its own process group, so teardown also ends what it spawned.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pgid = self.0.id();
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pgid}")])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_group(cmd: &mut Command) -> Result<Group> {
+    use std::os::unix::process::CommandExt;
+    Ok(Group(cmd.process_group(0).spawn()?))
+}
+
+/// The sandbox clinic server, as started for one test.
+pub struct Sandbox {
+    _proc: Group,
+    pub base_url: String,
+    pub ca_pem: PathBuf,
+    pub control_url: String,
+    pub ready_line: Value,
+}
+
+impl Sandbox {
+    pub fn start(state_dir: &Path) -> Result<Self> {
+        let bin = binary("ROUNDS_SANDBOX_BIN", "rounds-sandbox")?;
+        std::fs::create_dir_all(state_dir)?;
+        let log = std::fs::File::create(state_dir.join("sandbox.log"))?;
+        let mut cmd = Command::new(bin);
+        cmd.args(["--port", "0", "--seed", "demo", "--state-dir"])
+            .arg(state_dir)
+            .stdout(Stdio::piped())
+            .stderr(log);
+        let mut proc = spawn_group(&mut cmd)?;
+        let stdout = proc.0.stdout.take().ok_or("sandbox stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let ready: Value = serde_json::from_str(line.trim())
+            .map_err(|e| format!("sandbox did not print its JSON ready line ({e}): {line:?}"))?;
+        let s = |k: &str| -> Result<String> {
+            Ok(ready[k]
+                .as_str()
+                .ok_or_else(|| format!("ready line lacks {k}: {ready}"))?
+                .to_string())
+        };
+        Ok(Self {
+            base_url: s("base_url")?,
+            ca_pem: PathBuf::from(s("ca_pem")?),
+            control_url: s("control_url").unwrap_or_default(),
+            ready_line: ready,
+            _proc: proc,
+        })
+    }
+}
+
+/// Builds the system policy file from the started sandbox (its URL and CA exist only then).
+pub type PolicyFn = Box<dyn FnOnce(&Sandbox) -> Value + Send>;
+
+/// How to set up the machine the app starts on.
+#[derive(Default)]
+pub struct Options {
+    /// `None` = the default policy: the sandbox as the clinic server, its CA trusted.
+    pub policy: Option<PolicyFn>,
+}
+
+pub struct Harness {
+    pub client: Client,
+    pub sandbox: Sandbox,
+    /// Throwaway HOME: settings, logs and keyring of this run live here.
+    pub home: PathBuf,
+    _driver: Group,
+    _xvfb: Option<Group>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start() -> Result<Self> {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(opts: Options) -> Result<Self> {
+        let app = binary("ROUNDS_APP_BIN", "rounds")?;
+        let tmp = tempfile::Builder::new().prefix("rounds-e2e-").tempdir()?;
+        let sandbox = Sandbox::start(&tmp.path().join("sandbox"))?;
+
+        let home = tmp.path().join("home");
+        let runtime = tmp.path().join("run");
+        for d in [&home, &runtime] {
+            std::fs::create_dir_all(d)?;
+        }
+        std::fs::set_permissions(
+            &runtime,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )?;
+        let policy = match opts.policy {
+            Some(f) => f(&sandbox),
+            None => json!({
+                "server": {"url": sandbox.base_url, "site": "default", "display_name": "Sandbox Clinic"},
+                "ca_bundle": sandbox.ca_pem,
+            }),
+        };
+        let policy_path = tmp.path().join("policy.json");
+        std::fs::write(&policy_path, serde_json::to_vec_pretty(&policy)?)?;
+
+        let (display, xvfb) = display()?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let driver_log = std::fs::File::create(tmp.path().join("driver.log"))?;
+        let mut cmd = Command::new("dbus-run-session");
+        cmd.arg("--")
+            .arg(workspace_root().join("tests/e2e/session.sh"))
+            .arg(tauri_driver()?)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("DISPLAY", &display)
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("ROUNDS_POLICY_FILE", &policy_path)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(driver_log.try_clone()?)
+            .stderr(driver_log);
+        let driver = spawn_group(&mut cmd)?;
+
+        let caps = json!({
+            "browserName": "wry",
+            "tauri:options": {"application": app},
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!("literal object")
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match ClientBuilder::rustls()?
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => {
+                    let log =
+                        std::fs::read_to_string(tmp.path().join("driver.log")).unwrap_or_default();
+                    return Err(
+                        format!("no WebDriver session: {e}\n--- driver log ---\n{log}").into(),
+                    );
+                }
+            }
+        };
+        Ok(Self {
+            client,
+            sandbox,
+            home,
+            _driver: driver,
+            _xvfb: xvfb,
+            _tmp: tmp,
+        })
+    }
+
+    /// Waits (up to 20 s) for an element matching a CSS selector.
+    pub async fn wait_for(&self, css: &str) -> Result<Element> {
+        Ok(self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await?)
+    }
+
+    /// Polls until the element's attribute has the value, or fails with what it last saw.
+    pub async fn wait_attr(&self, css: &str, attr: &str, want: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = None;
+        while Instant::now() < deadline {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                last = el.attr(attr).await?;
+                if last.as_deref() == Some(want) {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("{css} [{attr}] stayed {last:?}, wanted {want:?}").into())
+    }
+
+    /// Saves a PNG of the window under `target/e2e/<name>.png` and returns its path.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let png = self.client.screenshot().await?;
+        let path = screenshot_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Every log line the app wrote during this run (to assert on what it must never log).
+    pub fn app_logs(&self) -> String {
+        let dir = self.home.join(".local/share/rounds/logs");
+        let mut out = String::new();
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                out += &std::fs::read_to_string(e.path()).unwrap_or_default();
+            }
+        }
+        out
+    }
+
+    pub async fn stop(self) -> Result<()> {
+        self.client.clone().close().await?;
+        Ok(())
+    }
+}
+
+fn tauri_driver() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return Ok(PathBuf::from(p));
+    }
+    let home_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|c| c.join("bin/tauri-driver"));
+    match home_bin {
+        Some(p) if p.is_file() => Ok(p),
+        _ => Err("tauri-driver not found: run `make setup` (cargo install tauri-driver)".into()),
+    }
+}
+
+/// Uses `$DISPLAY` when there is one; otherwise starts a private Xvfb at 1280×800.
+fn display() -> Result<(String, Option<Group>)> {
+    if let Some(d) = std::env::var_os("DISPLAY").filter(|d| !d.is_empty()) {
+        return Ok((d.to_string_lossy().into_owned(), None));
+    }
+    for n in 100..200u32 {
+        if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            continue;
+        }
+        let mut cmd = Command::new("Xvfb");
+        cmd.args([
+            &format!(":{n}"),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let mut g = spawn_group(&mut cmd)?;
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if socket.exists() {
+                return Ok((format!(":{n}"), Some(g)));
+            }
+            if let Ok(Some(_)) = g.0.try_wait() {
+                break; // lost a race for this display number; try the next
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Err("could not start Xvfb on any display :100-:199".into())
+}

@@ -1,0 +1,56 @@
+// The one module of the UI that talks to the Rust side (through the generated bindings).
+// Everything else receives a `Backend`, so components are tested against a mock and can never
+// reach Tauri APIs directly. A check in `architecture.test.ts` keeps it that way.
+import {
+  commands,
+  type AppInfo_Serialize,
+  type ErrorCode,
+  type Field,
+  type ServerCheck,
+  type ServerInfo_Serialize,
+  type SessionState_Serialize,
+  type SignInRequest,
+  type UiError_Serialize,
+} from "./bindings";
+
+// The generated file offers each Rust type as sent (`_Serialize`) and as accepted
+// (`_Deserialize`); the UI only ever receives, so it names the sent shapes.
+export type AppInfo = AppInfo_Serialize;
+export type ServerInfo = ServerInfo_Serialize;
+export type SessionState = SessionState_Serialize;
+export type UiError = UiError_Serialize;
+export type { ErrorCode, Field, ServerCheck, SignInRequest };
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: UiError };
+
+export interface Backend {
+  appInfo(): Promise<AppInfo>;
+  checkServer(): Promise<Outcome<ServerCheck>>;
+  signIn(request: SignInRequest): Promise<Outcome<SessionState>>;
+}
+
+/** A failure of the bridge itself (not of a command): never shown as raw text. */
+function bridgeError(): UiError {
+  return {
+    code: "internal",
+    message: "Rounds could not complete that step. Please try again.",
+    field: null,
+  };
+}
+
+async function call<T>(
+  run: () => Promise<{ status: "ok"; data: T } | { status: "error"; error: UiError }>,
+): Promise<Outcome<T>> {
+  try {
+    const r = await run();
+    return r.status === "ok" ? { ok: true, value: r.data } : { ok: false, error: r.error };
+  } catch {
+    return { ok: false, error: bridgeError() };
+  }
+}
+
+export const tauriBackend: Backend = {
+  appInfo: () => commands.appInfo(),
+  checkServer: () => call(() => commands.checkServer()),
+  signIn: (request) => call(() => commands.signIn(request)),
+};
