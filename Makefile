@@ -82,7 +82,7 @@ demo: build
 	scripts/demo.sh
 
 deb: setup ui
-	TAURI_APP_PATH=src-tauri npx tauri build --bundles deb
+	TAURI_APP_PATH=src-tauri npx --yes @tauri-apps/cli@2.12.5 build --bundles deb
 
 clean:
 	cargo clean
