@@ -30,11 +30,31 @@ pub async fn sign_in(
     Ok(core.sign_in(request).await?)
 }
 
+/// When the process started, to report how long the first screen took.
+pub struct Started(pub std::time::Instant);
+
+/// The UI calls this once its first screen has painted (two animation frames after mount).
+/// The time goes to the log; `ROUNDS_REPORT_STARTUP=1` also prints it for the footprint bench.
+#[tauri::command]
+#[specta::specta]
+pub fn ui_ready(started: State<'_, Started>) {
+    let ms = started.0.elapsed().as_millis();
+    tracing::info!(ms, "first screen painted");
+    if std::env::var_os("ROUNDS_REPORT_STARTUP").is_some() {
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        println!("READY {epoch}");
+    }
+}
+
 /// The typed builder shared by the app and by the bindings export test.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
         app_info,
         check_server,
-        sign_in
+        sign_in,
+        ui_ready
     ])
 }

@@ -11,6 +11,7 @@ use tauri::Manager;
 pub use commands::specta_builder;
 
 pub fn run() {
+    let started = commands::Started(std::time::Instant::now());
     let env = match Environment::from_os() {
         Ok(e) => e,
         Err(e) => {
@@ -41,6 +42,7 @@ pub fn run() {
             }
         }))
         .manage(core)
+        .manage(started)
         .invoke_handler(builder.invoke_handler())
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -27,6 +27,8 @@ export interface Backend {
   appInfo(): Promise<AppInfo>;
   checkServer(): Promise<Outcome<ServerCheck>>;
   signIn(request: SignInRequest): Promise<Outcome<SessionState>>;
+  /** Tells the core the first screen has painted (startup timing in the log). */
+  uiReady(): Promise<void>;
 }
 
 /** A failure of the bridge itself (not of a command): never shown as raw text. */
@@ -53,4 +55,11 @@ export const tauriBackend: Backend = {
   appInfo: () => commands.appInfo(),
   checkServer: () => call(() => commands.checkServer()),
   signIn: (request) => call(() => commands.signIn(request)),
+  uiReady: async () => {
+    try {
+      await commands.uiReady();
+    } catch {
+      // Timing only: never worth bothering the clinician about.
+    }
+  },
 };

@@ -12,6 +12,11 @@ export const commands = {
 	checkServer: () => typedError<ServerCheck, UiError_Serialize>(__TAURI_INVOKE("check_server")),
 	/**  Password + TOTP sign-in. The secrets arrive here and never go back to the webview. */
 	signIn: (request: SignInRequest) => typedError<SessionState_Serialize, UiError_Serialize>(__TAURI_INVOKE("sign_in", { request })),
+	/**
+	 *  The UI calls this once its first screen has painted (two animation frames after mount).
+	 *  The time goes to the log; `ROUNDS_REPORT_STARTUP=1` also prints it for the footprint bench.
+	 */
+	uiReady: () => __TAURI_INVOKE<void>("ui_ready"),
 };
 
 /* Types */

@@ -28,6 +28,7 @@ export function mockBackend(over: {
   const signInCalls: SignInRequest[] = [];
   return {
     signInCalls,
+    uiReady: async () => {},
     appInfo: async () => info,
     checkServer: async () =>
       over.check ?? { ok: true, value: { origin: info.server?.origin ?? "", encrypted: true } },
