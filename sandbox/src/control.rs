@@ -513,18 +513,41 @@ async fn openssl_listener(st: &Arc<AppState>, kind: &str) -> Response {
         );
     }
     let flag = if kind == "tls1_0" { "-tls1" } else { "-tls1_1" };
-    // The shell wrapper kills s_server when the sandbox goes away, even on SIGKILL.
-    let script = format!(
-        "openssl s_server -accept 127.0.0.1:{port} {flag} -cipher DEFAULT@SECLEVEL=0 -cert '{}' -key '{}' -www \
-         >'{}' 2>&1 & c=$!; while kill -0 {} 2>/dev/null && kill -0 $c 2>/dev/null; do sleep 1; done; kill $c 2>/dev/null",
-        cert.display(),
-        key.display(),
-        log.display(),
-        std::process::id()
-    );
-    let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
+    let log_file = match std::fs::File::create(&log) {
+        Ok(f) => f,
+        Err(e) => {
+            return err(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot create log: {e}"),
+            );
+        }
+    };
+    let log_err = match log_file.try_clone() {
+        Ok(f) => f,
+        Err(e) => {
+            return err(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot create log: {e}"),
+            );
+        }
+    };
+    let child = tokio::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            flag,
+            "-cipher",
+            "DEFAULT@SECLEVEL=0",
+            "-www",
+        ])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(std::process::Stdio::null())
+        .stdout(log_file)
+        .stderr(log_err)
         .kill_on_drop(true)
         .spawn();
     let child = match child {
@@ -536,6 +559,21 @@ async fn openssl_listener(st: &Arc<AppState>, kind: &str) -> Response {
             );
         }
     };
+    // Watchdog: ends s_server when the sandbox process goes away, even on SIGKILL.
+    if let Some(pid) = child.id() {
+        let me = std::process::id();
+        let watchdog = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("while kill -0 {me} 2>/dev/null && kill -0 {pid} 2>/dev/null; do sleep 1; done; kill {pid} 2>/dev/null"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if let Ok(mut w) = watchdog {
+            // Reap it when it ends (no zombie).
+            tokio::spawn(async move { w.wait().await });
+        }
+    }
     st.children.lock().expect("children lock").push(child);
     for _ in 0..50 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))

@@ -204,7 +204,7 @@ fn parse_search(pairs: &[(String, String)]) -> Result<Search, String> {
 
 fn matches(s: &Search, a: &Appt) -> bool {
     if let Some(ids) = &s.ids
-        && !ids.iter().any(|i| *i == a.id)
+        && !ids.contains(&a.id)
     {
         return false;
     }

@@ -87,6 +87,12 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(async move {
+        // Listen for SIGTERM/SIGINT before anything else, so an early kill still exits 0.
+        use tokio::signal::unix::{SignalKind, signal};
+        let signals = (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        );
         let demo = opts.seed == Seed::Demo;
         let sb = match rounds_sandbox::start(opts).await {
             Ok(s) => s,
@@ -108,22 +114,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         drop(out);
-        wait_for_signal().await;
+        wait_for_signal(signals).await;
         sb.state.shutdown().await;
         ExitCode::SUCCESS
     })
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
+async fn wait_for_signal(
+    signals: (
+        Option<tokio::signal::unix::Signal>,
+        Option<tokio::signal::unix::Signal>,
+    ),
+) {
+    match signals {
+        (Some(mut term), Some(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
             }
         }
-        Err(_) => {
+        _ => {
             let _ = tokio::signal::ctrl_c().await;
         }
     }

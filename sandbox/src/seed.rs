@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime, Time};
 
 use crate::state::AppState;
+use crate::store::Appt;
 use crate::users::{Mfa, User, Users};
 use crate::util;
 
@@ -170,7 +171,7 @@ fn patient(i: usize) -> (String, Value) {
         "resourceType": "Patient", "id": id,
         "meta": {"versionId": "1", "lastUpdated": "2026-01-05T09:00:00+00:00"},
         "name": [{"use": "official", "family": family, "given": [given]}],
-        "gender": if i % 2 == 0 { "female" } else { "male" },
+        "gender": if i.is_multiple_of(2) { "female" } else { "male" },
         "birthDate": format!("{year}-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
     });
     (id, v)
@@ -357,7 +358,7 @@ pub fn demo_week(st: &AppState) {
             comment: Some("Video follow-up (joinable now)"),
             last_updated: now - Duration::minutes(30),
         };
-        let _ = store.upsert(appointment(&base, &spec), now);
+        store.insert_built(built(&base, &spec));
     }
 }
 
@@ -427,6 +428,77 @@ pub fn generate(st: &AppState, n: usize) {
             comment: video.then_some("Video follow-up"),
             last_updated: now - age,
         };
-        let _ = store.upsert(appointment(&base, &spec), now);
+        store.insert_built(built(&base, &spec));
+    }
+}
+
+/// Same resource as [`appointment`], serialised directly (sorted keys, like `serde_json`'s
+/// map): about ten times faster, which keeps `--appointments 100000` start-up short.
+/// Every interpolated value is a UUID, a constant or a timestamp, so nothing needs escaping.
+fn built(fhir_base: &str, a: &ApptSpec<'_>) -> Appt {
+    let end = a.start + Duration::minutes(a.minutes);
+    let part = |code: &str, display: &str, reference: &str| {
+        format!(
+            r#"{{"actor":{{"reference":"{reference}"}},"status":"accepted","type":[{{"coding":[{{"code":"{code}","display":"{display}","system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType"}}]}}]}}"#
+        )
+    };
+    let patient_ref = format!("Patient/{}", a.patient);
+    let location_ref = format!("Location/{}", location_id());
+    let comment = a
+        .comment
+        .map(|c| format!(r#""comment":"{c}","#))
+        .unwrap_or_default();
+    let json = format!(
+        r#"{{"appointmentType":{{"coding":[{{"code":"{}","display":"{}","system":"{fhir_base}/ValueSet/appointment-type"}}]}},{comment}"end":"{}","id":"{}","meta":{{"lastUpdated":"{}","versionId":"1"}},"participant":[{},{},{}],"resourceType":"Appointment","start":"{}","status":"{}"}}"#,
+        a.category.0,
+        a.category.1,
+        util::rfc3339_offset(end),
+        a.id,
+        util::rfc3339_offset(a.last_updated),
+        part("PART", "Participant", &patient_ref),
+        part("PPRF", "Primary Performer", &a.provider_ref),
+        part("LOC", "Location", &location_ref),
+        util::rfc3339_offset(a.start),
+        a.status,
+    );
+    Appt {
+        id: a.id.clone(),
+        start: Some(a.start),
+        end: Some(end),
+        last_updated: a
+            .last_updated
+            .replace_nanosecond(0)
+            .unwrap_or(a.last_updated),
+        status: a.status.to_string(),
+        actors: vec![patient_ref, a.provider_ref.clone(), location_ref],
+        json,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_matches_the_value_builder() {
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("ns");
+        let spec = ApptSpec {
+            id: util::uuid_from("t"),
+            status: "booked",
+            category: VIDEO,
+            patient: util::uuid_from("p"),
+            provider_ref: "Person/x".into(),
+            start: now,
+            minutes: 30,
+            comment: Some("Video follow-up"),
+            last_updated: now,
+        };
+        let fast: serde_json::Value =
+            serde_json::from_str(&built("https://h/fhir", &spec).json).expect("valid JSON");
+        assert_eq!(fast, appointment("https://h/fhir", &spec));
+        assert_eq!(
+            built("https://h/fhir", &spec).json,
+            appointment("https://h/fhir", &spec).to_string()
+        );
     }
 }

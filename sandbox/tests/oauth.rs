@@ -636,36 +636,116 @@ async fn authorization_code_with_pkce_and_totp_login_page() {
     assert!(loc.as_str().starts_with(redirect));
     let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
     assert_eq!(q["state"], "st4te");
-    let (s, v) = t.token(&[("grant_type", "authorization_code"), ("code", &q["code"]), ("redirect_uri", redirect), ("code_verifier", &verifier)]).await;
+    let (s, v) = t
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &q["code"]),
+            ("redirect_uri", redirect),
+            ("code_verifier", &verifier),
+        ])
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(v["access_token"].is_string() && v["id_token"].is_string());
     // Codes are single use.
-    let (s, v) = t.token(&[("grant_type", "authorization_code"), ("code", &q["code"]), ("redirect_uri", redirect), ("code_verifier", &verifier)]).await;
-    assert_eq!((s, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let (s, v) = t
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &q["code"]),
+            ("redirect_uri", redirect),
+            ("code_verifier", &verifier),
+        ])
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
 async fn authorization_code_rejects_wrong_verifier_and_unregistered_redirect() {
     let t = start().await;
-    let r = t.http.get(t.url("/oauth2/default/authorize"))
-        .query(&[("response_type", "code"), ("client_id", CLIENT_ID), ("redirect_uri", "http://evil.example/cb"), ("scope", "openid"),
-                 ("state", "s"), ("code_challenge", "abc"), ("code_challenge_method", "S256")])
-        .send().await.expect("authorize");
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "no redirect to an unregistered URI");
+    let r = t
+        .http
+        .get(t.url("/oauth2/default/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", "http://evil.example/cb"),
+            ("scope", "openid"),
+            ("state", "s"),
+            ("code_challenge", "abc"),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "no redirect to an unregistered URI"
+    );
     let redirect = rounds_sandbox::seed::DEMO_REDIRECT_URI;
-    let challenge = rounds_sandbox::util::b64url(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"right-verifier").as_ref());
-    let html = t.http.get(t.url("/oauth2/default/authorize"))
-        .query(&[("response_type", "code"), ("client_id", CLIENT_ID), ("redirect_uri", redirect), ("scope", "openid"),
-                 ("code_challenge", &challenge), ("code_challenge_method", "S256")])
-        .send().await.expect("authorize").text().await.expect("html");
+    let challenge = rounds_sandbox::util::b64url(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"right-verifier").as_ref(),
+    );
+    let html = t
+        .http
+        .get(t.url("/oauth2/default/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", redirect),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("html");
     let ar = form_field(&html, "auth_request");
     let login = t.url("/oauth2/default/provider/login");
     // drnomfa has no TOTP: straight to consent.
-    let html = t.http.post(&login).form(&[("auth_request", ar.as_str()), ("username", "drnomfa"), ("password", PASSWORD)]).send().await.expect("login").text().await.expect("html");
+    let html = t
+        .http
+        .post(&login)
+        .form(&[
+            ("auth_request", ar.as_str()),
+            ("username", "drnomfa"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("html");
     assert!(html.contains("id=\"authorize\""));
-    let r = t.http.post(&login).form(&[("auth_request", ar.as_str()), ("consent", "allow")]).send().await.expect("consent");
+    let r = t
+        .http
+        .post(&login)
+        .form(&[("auth_request", ar.as_str()), ("consent", "allow")])
+        .send()
+        .await
+        .expect("consent");
     let loc = reqwest::Url::parse(r.headers()["location"].to_str().expect("loc")).expect("url");
-    let code = loc.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()).expect("code");
-    let (s, v) = t.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", redirect), ("code_verifier", "wrong-verifier")]).await;
-    assert_eq!((s, v["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let code = loc
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    let (s, v) = t
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", "wrong-verifier"),
+        ])
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
 }

@@ -139,6 +139,8 @@ pub struct Options {
 
 pub struct Harness {
     pub client: Client,
+    /// The app binary under test.
+    pub app: PathBuf,
     pub sandbox: Sandbox,
     /// Throwaway HOME: settings, logs and keyring of this run live here.
     pub home: PathBuf,
@@ -234,6 +236,7 @@ impl Harness {
         };
         Ok(Self {
             client,
+            app,
             sandbox,
             home,
             _driver: driver,
@@ -286,6 +289,42 @@ impl Harness {
             }
         }
         out
+    }
+
+    /// Processes of the app under test (found by binary and by this run's HOME).
+    pub fn app_pids(&self) -> Vec<u32> {
+        let home = format!("HOME={}", self.home.display());
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let exe = std::fs::read_link(entry.path().join("exe")).ok();
+            if exe.as_deref() != Some(self.app.as_path()) {
+                continue;
+            }
+            let env = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+            if env.split(|b| *b == 0).any(|kv| kv == home.as_bytes()) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    /// Starts the app a second time exactly as the first (same user, display and session bus),
+    /// as a clinician double-clicking the icon again would.
+    pub fn launch_again(&self) -> Result<Child> {
+        let pid = *self.app_pids().first().ok_or("the app is not running")?;
+        let env = std::fs::read(format!("/proc/{pid}/environ"))?;
+        let mut cmd = Command::new(&self.app);
+        cmd.env_clear().stdout(Stdio::null()).stderr(Stdio::null());
+        for kv in env.split(|b| *b == 0).filter(|kv| !kv.is_empty()) {
+            let text = String::from_utf8_lossy(kv);
+            if let Some((k, v)) = text.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+        Ok(cmd.spawn()?)
     }
 
     pub async fn stop(self) -> Result<()> {
