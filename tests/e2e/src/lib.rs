@@ -56,16 +56,26 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Process groups alive right now, so the watchdog can end them all if a test hangs.
+static GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn kill_group(pgid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status();
+}
+
 /// A child process in its own process group, so teardown also ends what it spawned.
 struct Group(Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
         let pgid = self.0.id();
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{pgid}")])
-            .stderr(Stdio::null())
-            .status();
+        if let Ok(mut g) = GROUPS.lock() {
+            g.retain(|p| *p != pgid);
+        }
+        kill_group(pgid, "-TERM");
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
@@ -73,17 +83,53 @@ impl Drop for Group {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pgid}")])
-            .stderr(Stdio::null())
-            .status();
+        kill_group(pgid, "-KILL");
         let _ = self.0.wait();
     }
 }
 
 fn spawn_group(cmd: &mut Command) -> Result<Group> {
     use std::os::unix::process::CommandExt;
-    Ok(Group(cmd.process_group(0).spawn()?))
+    let child = cmd.process_group(0).spawn()?;
+    if let Ok(mut g) = GROUPS.lock() {
+        g.push(child.id());
+    }
+    Ok(Group(child))
+}
+
+/// Fails the run instead of hanging it: WebDriver calls have no timeout of their own, and a
+/// stuck WebKitWebDriver must cost CI two minutes, not ninety. On expiry it ends every process
+/// group the harness started and exits non-zero.
+pub struct Watchdog(Option<std::sync::mpsc::Sender<()>>);
+
+impl Watchdog {
+    pub fn start(limit: Duration) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                // Straight to stderr: the test harness's output capture would swallow eprintln!.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "e2e watchdog: test exceeded {limit:?}; ending the app and its helpers"
+                );
+                let groups = GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
+                for pgid in groups {
+                    kill_group(pgid, "-KILL");
+                }
+                std::process::exit(101);
+            }
+        });
+        Self(Some(tx))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
 }
 
 /// The sandbox clinic server, as started for one test.
@@ -141,12 +187,15 @@ pub struct Harness {
     pub client: Client,
     /// The app binary under test.
     pub app: PathBuf,
+    /// The X display the app is on (a private Xvfb unless `$DISPLAY` was set).
+    pub display: String,
     pub sandbox: Sandbox,
     /// Throwaway HOME: settings, logs and keyring of this run live here.
     pub home: PathBuf,
     _driver: Group,
     _xvfb: Option<Group>,
     _tmp: tempfile::TempDir,
+    _watchdog: Watchdog,
 }
 
 impl Harness {
@@ -155,6 +204,11 @@ impl Harness {
     }
 
     pub async fn start_with(opts: Options) -> Result<Self> {
+        let limit = std::env::var("ROUNDS_E2E_TIMEOUT_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(120);
+        let watchdog = Watchdog::start(Duration::from_secs(limit));
         let app = binary("ROUNDS_APP_BIN", "rounds")?;
         let tmp = tempfile::Builder::new().prefix("rounds-e2e-").tempdir()?;
         let sandbox = Sandbox::start(&tmp.path().join("sandbox"))?;
@@ -197,7 +251,7 @@ impl Harness {
             .env("XDG_DATA_HOME", home.join(".local/share"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
             .env("XDG_RUNTIME_DIR", &runtime)
-            .env("DISPLAY", &display)
+            .env("DISPLAY", display.as_str())
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("ROUNDS_POLICY_FILE", &policy_path)
             .env_remove("WAYLAND_DISPLAY")
@@ -237,11 +291,13 @@ impl Harness {
         Ok(Self {
             client,
             app,
+            display,
             sandbox,
             home,
             _driver: driver,
             _xvfb: xvfb,
             _tmp: tmp,
+            _watchdog: watchdog,
         })
     }
 
@@ -271,11 +327,26 @@ impl Harness {
         Err(format!("{css} [{attr}] stayed {last:?}, wanted {want:?}").into())
     }
 
-    /// Saves a PNG of the window under `target/e2e/<name>.png` and returns its path.
+    /// Saves a PNG of the screen (what a person at this display sees) under
+    /// `target/e2e/<name>.png` and returns its path.
+    ///
+    /// Taken with ImageMagick from the X display, not WebDriver: WebKitWebDriver's screenshot
+    /// command never returns when the page exactly fits the viewport (seen with WebKitGTK
+    /// 2.50.6), which the sign-in screen at 1280×800 does.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        let png = self.client.screenshot().await?;
         let path = screenshot_dir().join(format!("{name}.png"));
-        std::fs::write(&path, png)?;
+        let out = tokio::time::timeout(
+            Duration::from_secs(15),
+            tokio::process::Command::new("import")
+                .args(["-display", &self.display, "-window", "root"])
+                .arg(&path)
+                .output(),
+        )
+        .await
+        .map_err(|_| "screenshot (ImageMagick import) timed out")??;
+        if !out.status.success() {
+            return Err(format!("import failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
         Ok(path)
     }
 
