@@ -3,8 +3,9 @@
 //! Like aws-vault it is a thin front end over the same core as the app, so what it reports is
 //! what the app sees. Argument parsing is by hand to keep the tool small and dependency-free.
 
-use rounds_core::Core;
-use rounds_core::app::{DoctorReport, Environment};
+mod doctor;
+mod policy;
+
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -13,6 +14,7 @@ Usage: rounds-cli <command> [options]
 Commands:
   doctor [--json]   Which keychain is in use and reachable, which policy is in force,
                     where the app keeps its files, and which clinic server it will use.
+  policy ...        IT policy tools (see `rounds-cli policy help`).
   version           Print the version.
   help              Show this help.
 ";
@@ -21,8 +23,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let strs: Vec<&str> = args.iter().map(String::as_str).collect();
     match strs.as_slice() {
-        ["doctor"] => doctor(false),
-        ["doctor", "--json"] => doctor(true),
+        ["doctor", rest @ ..] => doctor::run(rest),
+        ["policy", rest @ ..] => policy::run(rest),
         ["version" | "--version" | "-V"] => {
             println!("rounds-cli {}", rounds_core::VERSION);
             ExitCode::SUCCESS
@@ -31,91 +33,12 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
-        _ => {
-            eprint!(
-                "rounds-cli: unknown command `{}`\n\n{USAGE}",
-                args.join(" ")
-            );
-            ExitCode::from(2)
-        }
+        _ => usage_error(&args.join(" ")),
     }
 }
 
-fn doctor(json: bool) -> ExitCode {
-    let core = match Environment::from_os().and_then(Core::load) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("rounds-cli: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let report = core.doctor();
-    if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("rounds-cli: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        print!("{}", human(&report));
-    }
-    // Exit 1 when something needs attention, so IT can script `rounds-cli doctor || alert`.
-    let healthy = report.keychain.reachable && report.policy.problem.is_none();
-    if healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-fn human(r: &DoctorReport) -> String {
-    let ok = |b: bool| if b { "ok  " } else { "FAIL" };
-    let backend = r
-        .keychain
-        .backend
-        .map(|b| b.to_string())
-        .unwrap_or_else(|| "none".into());
-    let mut out = format!("Rounds {}\n\n", r.version);
-    out += &format!(
-        "[{}] Keychain: {backend} — {}\n",
-        ok(r.keychain.reachable),
-        r.keychain.detail
-    );
-    let policy = match (&r.policy.status, &r.policy.problem) {
-        (_, Some(p)) => format!("REJECTED, secure defaults in force — {p}"),
-        (rounds_core::app::PolicyStatus::Active, None) => "in force".to_string(),
-        _ => "none (unmanaged machine)".to_string(),
-    };
-    out += &format!(
-        "[{}] Policy: {} — {policy}\n",
-        ok(r.policy.problem.is_none()),
-        r.policy.path
-    );
-    match &r.server {
-        Some(s) => {
-            let how = if s.managed {
-                "set by policy"
-            } else {
-                "user profile"
-            };
-            out += &format!(
-                "[ok  ] Clinic server: {} {} ({how})\n",
-                s.display_name, s.origin
-            );
-        }
-        None => out += "[--  ] Clinic server: none set up yet\n",
-    }
-    if let Some(p) = &r.config_problem {
-        out += &format!("[FAIL] Settings: {p}\n");
-    }
-    out += &format!(
-        "\nPaths:\n  settings  {}\n  data      {}\n  logs      {}\n  cache     {}\n",
-        r.paths.config_dir.display(),
-        r.paths.data_dir.display(),
-        r.paths.log_dir.display(),
-        r.paths.cache_dir.display()
-    );
-    out
+/// Unknown command or flags: say which, show the usage, exit 2 (as getopt tools do).
+pub(crate) fn usage_error(what: &str) -> ExitCode {
+    eprint!("rounds-cli: unknown command `{what}`\n\n{USAGE}");
+    ExitCode::from(2)
 }

@@ -5,7 +5,7 @@
 use crate::auth::{AuthError, SignInRequest};
 use crate::config::UserConfig;
 use crate::error::CoreError;
-use crate::net::{NetClient, TrustConfig, origin};
+use crate::net::{NetClient, NetConfig, origin};
 use crate::paths::Paths;
 use crate::policy::{LINUX_POLICY_PATH, PolicyState};
 use crate::vault::{Vault, VaultStatus};
@@ -122,8 +122,9 @@ impl Core {
                 (UserConfig::default(), Some(e.to_string()))
             }
         };
-        let trust = TrustConfig {
+        let trust = NetConfig {
             ca_bundle: policy.effective().ca_bundle,
+            ..NetConfig::default()
         };
         let net = NetClient::new(&trust)?;
         Ok(Self {

@@ -63,10 +63,29 @@ pub fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-/// Trust settings that come from policy.
-#[derive(Debug, Clone, Default)]
-pub struct TrustConfig {
+/// What IT's policy says about the network; `app` maps the policy into this, so the network
+/// module never reads policy itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetConfig {
+    /// The hospital's CA bundle (PEM), added to the OS trust store.
     pub ca_bundle: Option<std::path::PathBuf>,
+    /// Trust only `ca_bundle`, not the OS store ("only the hospital CA").
+    pub ca_only: bool,
+    /// host (lowercase, no port) → SPKI pins `sha256/<base64>`; a chain matching none is refused.
+    pub spki_pins: std::collections::BTreeMap<String, Vec<String>>,
+    pub proxy: ProxyConfig,
+}
+
+/// Where requests go through.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ProxyConfig {
+    /// The system's proxy settings (environment / OS).
+    #[default]
+    System,
+    /// Direct connections only.
+    Direct,
+    /// This proxy for everything (http:// or https:// URL).
+    Url(Url),
 }
 
 /// The shared client; cheap to clone (one connection pool).
@@ -76,7 +95,7 @@ pub struct NetClient {
 }
 
 impl NetClient {
-    pub fn new(trust: &TrustConfig) -> Result<Self, NetError> {
+    pub fn new(trust: &NetConfig) -> Result<Self, NetError> {
         let mut b = reqwest::Client::builder()
             .tls_backend_rustls()
             .tls_version_min(reqwest::tls::Version::TLS_1_2)
@@ -211,7 +230,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_plain_http_before_connecting() {
-        let c = NetClient::new(&TrustConfig::default()).expect("client");
+        let c = NetClient::new(&NetConfig::default()).expect("client");
         let e = c
             .get_json(&u("http://emr.example.org/x"))
             .await
