@@ -122,11 +122,7 @@ impl Core {
                 (UserConfig::default(), Some(e.to_string()))
             }
         };
-        let trust = NetConfig {
-            ca_bundle: policy.effective().ca_bundle,
-            ..NetConfig::default()
-        };
-        let net = NetClient::new(&trust)?;
+        let net = NetClient::new(&net_config(&policy))?;
         Ok(Self {
             env,
             policy,
@@ -134,6 +130,11 @@ impl Core {
             config_problem,
             net,
         })
+    }
+
+    /// The network rules policy sets (CA, pins, proxy), for the CLI's server posture check.
+    pub fn net_config(&self) -> NetConfig {
+        net_config(&self.policy)
     }
 
     pub fn environment(&self) -> &Environment {
@@ -237,5 +238,13 @@ impl Core {
             config_problem: self.config_problem.clone(),
             paths: self.env.paths.clone(),
         }
+    }
+}
+
+/// Maps IT's policy to the network module's settings (the network never reads policy itself).
+fn net_config(policy: &PolicyState) -> NetConfig {
+    NetConfig {
+        ca_bundle: policy.effective().ca_bundle,
+        ..NetConfig::default()
     }
 }

@@ -1,0 +1,1 @@
+//! Shared helpers for the client-against-sandbox integration tests in `tests/`.
