@@ -19,14 +19,14 @@ APT_TEST := xvfb xauth imagemagick x11-utils xdotool webkit2gtk-driver gnome-key
   dbus-x11 libsecret-tools keyutils at-spi2-core openssl
 
 .PHONY: help setup setup-apt setup-node setup-driver ui build bindings lint test test-rust \
-  test-ui test-e2e demo deb clean
+  test-ui test-e2e test-package demo deb package clean
 
 help:
 	@echo "make demo   - set up, build, start the sandbox clinic and launch Rounds"
 	@echo "make test   - set up, build, lint and run every test (CI runs this)"
 	@echo "make build  - build the UI, the app (debug), the sandbox and rounds-cli"
 	@echo "make bindings - regenerate ui/src/lib/bindings.ts from the Rust types"
-	@echo "make deb    - release build and .deb package"
+	@echo "make package - release build, .deb (app + rounds-cli + policy schema) and its check"
 
 setup: setup-apt setup-node setup-driver
 
@@ -75,14 +75,33 @@ test-ui: setup-node
 test-e2e: build setup-driver
 	env -u DISPLAY cargo test -p rounds-e2e -- --test-threads=1 --nocapture
 
-test: lint test-rust test-ui test-e2e
+test: lint test-rust test-ui test-e2e test-package
 	@echo "All checks passed. Screenshots: target/e2e/"
 
 demo: build
 	scripts/demo.sh
 
+# Managed install (issue 5). The .deb ships the app, rounds-cli, the policy schema, an example
+# policy and the IT guide; bundle.linux.deb in tauri.conf.json lists the extra files.
+TAURI_CLI := TAURI_APP_PATH=src-tauri npx --yes @tauri-apps/cli@2.12.5
+DEB_NAME = Rounds_$(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)_amd64.deb
+
+# Release .deb: target/release/bundle/deb/. rounds-cli first: the bundle copies it in.
 deb: setup ui
-	TAURI_APP_PATH=src-tauri npx --yes @tauri-apps/cli@2.12.5 build --bundles deb
+	cargo build --release -p rounds-cli
+	$(TAURI_CLI) build --bundles deb
+
+package: deb
+	tests/package/check-deb.sh target/release/bundle/deb/$(DEB_NAME)
+
+# CI checks a debug .deb: `tauri bundle` packs the binaries `make build` made (no second
+# compile); --no-binary-patching leaves target/debug/rounds as the e2e tests run it. Then the
+# Group Policy / macOS templates must match the policy schema (regenerate: the script, no flag).
+test-package: build
+	$(TAURI_CLI) bundle --debug --bundles deb --no-binary-patching \
+	  --config '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/rounds-cli":"../target/debug/rounds-cli"}}}}}'
+	tests/package/check-deb.sh target/debug/bundle/deb/$(DEB_NAME)
+	node scripts/admin-templates.mjs --check
 
 clean:
 	cargo clean

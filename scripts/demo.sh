@@ -21,7 +21,9 @@ read -r READY <&"${SB[0]}"
 BASE=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["base_url"])' "$READY")
 CA=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ca_pem"])' "$READY")
 cat >"$DEMO/policy.json" <<JSON
-{"server": {"url": "$BASE", "site": "default", "display_name": "Sandbox Clinic"}, "ca_bundle": "$CA"}
+{"mandatory": {"clinic": {"servers": [{"url": "$BASE", "site": "default", "display_name": "Sandbox Clinic"}]},
+               "network": {"ca_bundle": "$CA"}},
+ "recommended": {"session": {"idle_lock_minutes": 15}}}
 JSON
 sleep 0.3
 echo "Sandbox clinic: $BASE  (CA: $CA)"

@@ -44,7 +44,8 @@ fn finds_a_real_unlocked_secret_service() {
     let v = json(&out);
     assert_eq!(v["keychain"]["backend"], "secret-service", "{v:#}");
     assert_eq!(v["keychain"]["reachable"], true, "{v:#}");
-    assert_eq!(v["policy"]["status"], "absent");
+    assert_eq!(v["policy"]["managed"], false);
+    assert_eq!(v["policy"]["sources"][0]["status"], "absent");
     assert!(out.status.success());
     // The data paths follow XDG, inside the throwaway home.
     let logs = v["paths"]["log_dir"].as_str().expect("log dir");

@@ -30,6 +30,10 @@ pub struct UserConfig {
     pub profiles: Vec<Profile>,
     #[serde(default)]
     pub active_profile: Option<String>,
+    /// The user's own choices for settings policy leaves open (`"appearance.theme": "dark"`);
+    /// keys and values are checked against policy when read and when written.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub settings: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// One clinic account.
@@ -72,6 +76,24 @@ impl UserConfig {
             detail,
         })?;
         Ok(cfg)
+    }
+
+    /// Writes the file atomically (temp file + rename), so a crash never leaves half a file.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let io = |source| ConfigError::Read {
+            path: path.into(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let text = serde_json::to_string_pretty(self).map_err(|e| ConfigError::Invalid {
+            path: path.into(),
+            detail: e.to_string(),
+        })?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text + "\n").map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
     }
 
     pub fn validate(&self) -> Result<(), String> {

@@ -2,7 +2,7 @@
 
 use crate::error::UiError;
 use rounds_core::Core;
-use rounds_core::app::{AppInfo, ServerCheck, SessionState};
+use rounds_core::app::{AppInfo, PolicyView, ServerCheck, SessionState, SettingValue, UserSetting};
 use rounds_core::auth::SignInRequest;
 use tauri::State;
 
@@ -30,6 +30,31 @@ pub async fn sign_in(
     Ok(core.sign_in(request).await?)
 }
 
+/// "Managed by your organisation": every policy source and every setting it sets.
+#[tauri::command]
+#[specta::specta]
+pub fn policy_view(core: State<'_, Core>) -> PolicyView {
+    core.policy_view()
+}
+
+/// The user's own settings, with the ones policy locks marked.
+#[tauri::command]
+#[specta::specta]
+pub fn user_settings(core: State<'_, Core>) -> Vec<UserSetting> {
+    core.user_settings()
+}
+
+/// Changes one user setting; refused with `policyLocked` when IT set it.
+#[tauri::command]
+#[specta::specta]
+pub fn set_user_setting(
+    core: State<'_, Core>,
+    key: String,
+    value: SettingValue,
+) -> Result<Vec<UserSetting>, UiError> {
+    Ok(core.set_user_setting(&key, value.into_json())?)
+}
+
 /// When the process started, to report how long the first screen took.
 pub struct Started(pub std::time::Instant);
 
@@ -55,6 +80,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         app_info,
         check_server,
         sign_in,
-        ui_ready
+        ui_ready,
+        policy_view,
+        user_settings,
+        set_user_setting
     ])
 }

@@ -84,9 +84,17 @@ impl From<CoreError> for UiError {
                     "Rounds cannot reach your computer's keychain, so it cannot keep you signed in safely. Ask IT to check the keychain service.",
                 ),
             },
-            CoreError::Policy(PolicyError::Locked) => Self::new(
+            CoreError::Policy(PolicyError::Locked { source_name, .. }) => Self::new(
                 C::PolicyLocked,
-                "Your organisation manages this setting, so it cannot be changed here.",
+                format!(
+                    "Your organisation manages this setting ({source_name}), so it cannot be changed here."
+                ),
+            ),
+            CoreError::Policy(
+                PolicyError::NotUserSetting { .. } | PolicyError::BadValue { .. },
+            ) => Self::new(
+                C::InvalidInput,
+                "That setting cannot be changed to this value.",
             ),
             CoreError::Policy(_) => Self::new(
                 C::PolicyInvalid,
@@ -113,6 +121,7 @@ impl From<CoreError> for UiError {
 
 fn net(n: NetError) -> UiError {
     use ErrorCode as C;
+    // Every refusal below happens before a request byte is written: the sentence says so.
     match n {
         NetError::Certificate { host, .. } => UiError::new(
             C::CertificateRejected,
@@ -120,6 +129,33 @@ fn net(n: NetError) -> UiError {
                 "This network is presenting a certificate for {host} that Rounds does not trust. \
                  Rounds did not send your password. Use another network, or tell IT."
             ),
+        ),
+        NetError::PinMismatch { host, .. } => UiError::new(
+            C::CertificateRejected,
+            format!(
+                "This network is presenting a certificate that is not from your hospital. \
+                 Rounds did not send your password. Use another network, or tell IT: \
+                 the key of {host} does not match the one your hospital set."
+            ),
+        ),
+        NetError::WeakTls { host, .. } => UiError::new(
+            C::CertificateRejected,
+            format!(
+                "{host} only offers an outdated, insecure connection, so Rounds did not use it. \
+                 Rounds did not send your password. Tell IT: the server needs TLS 1.2 or newer."
+            ),
+        ),
+        NetError::Redirect { to, .. } => UiError::new(
+            C::ServerError,
+            format!(
+                "Your clinic's server tried to send Rounds to another address ({to}). \
+                 Rounds did not follow it and sent nothing there. Tell IT."
+            ),
+        ),
+        NetError::CredentialOrigin { .. } => UiError::new(
+            C::Internal,
+            "Rounds stopped a request that would have sent your sign-in to a different server. \
+             Nothing was sent. Please tell IT.",
         ),
         NetError::Connect { .. } | NetError::Timeout { .. } => UiError::new(
             C::Offline,

@@ -1,16 +1,34 @@
 //! The one HTTP client of the core: rustls only, TLS 1.2+, verified before anything is sent.
 //!
-//! This is the skeleton of the network module: URL rules (https only; plain http only to a
-//! loopback server), the hospital CA from policy added to the OS trust store, timeouts, bounded
-//! bodies and no redirects. Pins, proxy rules and retries arrive with the network issue.
+//! - [`check_url_allowed`]: https only; plain http only to a loopback server.
+//! - [`verify`]: OS trust store plus the hospital CA (or the hospital CA only), then SPKI pins.
+//! - [`limits`]: connect/read/total timeouts, bounded bodies, retries for idempotent requests.
+//! - [`credential`]: bearer tokens and secret-bearing forms bound to one origin.
+//! - [`classify`]: errors in classes a doctor can act on, the detail kept for the log.
+//! - [`probe`]: the posture report of `rounds-cli doctor --server`.
+//!
+//! Redirects are never followed by reqwest; this module follows a redirect itself only within
+//! the same origin (so never https→http) and only for GET.
+
+pub mod classify;
+pub mod credential;
+pub mod limits;
+pub mod probe;
+pub mod verify;
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use url::Url;
 
-/// Largest JSON body the core accepts: a stalling or flooding server cannot exhaust memory.
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
+pub use url::Url;
+
+use classify::classify;
+pub use credential::{Credential, Form};
+pub use limits::{Limits, MAX_BODY_BYTES};
+use verify::PolicyVerifier;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -20,12 +38,24 @@ pub enum NetError {
     BadUrl { url: String, detail: String },
     #[error("certificate of {host} was refused: {detail}")]
     Certificate { host: String, detail: String },
+    /// The chain verified but none of its keys is pinned by policy for this host.
+    #[error("certificate of {host} does not match the keys pinned by policy: {detail}")]
+    PinMismatch { host: String, detail: String },
+    /// The server offers only old TLS (1.0/1.1) or unsafe parameters.
+    #[error("{host} does not offer a secure connection (TLS 1.2 or newer): {detail}")]
+    WeakTls { host: String, detail: String },
     #[error("could not reach {host}: {detail}")]
     Connect { host: String, detail: String },
-    #[error("{host} did not answer in time")]
-    Timeout { host: String },
+    #[error("{host} did not answer in time: {detail}")]
+    Timeout { host: String, detail: String },
     #[error("{host} answered HTTP {status}")]
     Status { host: String, status: u16 },
+    /// A redirect to another origin (or from https to http): not followed.
+    #[error("{from} redirected to {to}; Rounds does not follow redirects to another server")]
+    Redirect { from: String, to: String },
+    /// The caller tried to send a credential to an origin it was not made for.
+    #[error("refused to send a credential for {allowed} to {url}")]
+    CredentialOrigin { url: String, allowed: String },
     #[error("{host} sent a response larger than {limit} bytes")]
     TooLarge { host: String, limit: usize },
     #[error("{host} sent a response Rounds could not read: {detail}")]
@@ -34,6 +64,21 @@ pub enum NetError {
     CaBundle { path: String, detail: String },
     #[error("could not set up the secure client: {0}")]
     Setup(String),
+}
+
+impl NetError {
+    /// Refused before or during the handshake: nothing at all was sent to the server.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::InsecureScheme { .. }
+                | Self::BadUrl { .. }
+                | Self::Certificate { .. }
+                | Self::PinMismatch { .. }
+                | Self::WeakTls { .. }
+                | Self::CredentialOrigin { .. }
+        )
+    }
 }
 
 /// https anywhere; http only when the host is a loopback literal or `localhost`.
@@ -92,109 +137,306 @@ pub enum ProxyConfig {
 #[derive(Clone)]
 pub struct NetClient {
     http: reqwest::Client,
+    limits: Limits,
 }
 
-impl NetClient {
-    pub fn new(trust: &NetConfig) -> Result<Self, NetError> {
-        let mut b = reqwest::Client::builder()
-            .tls_backend_rustls()
-            .tls_version_min(reqwest::tls::Version::TLS_1_2)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("Rounds/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &trust.ca_bundle {
-            b = b.tls_certs_merge(load_ca_bundle(path)?);
-        }
-        let http = b.build().map_err(|e| NetError::Setup(e.to_string()))?;
-        Ok(Self { http })
-    }
-
-    /// GET a JSON document without credentials; the body is bounded by [`MAX_BODY_BYTES`].
-    pub async fn get_json(&self, url: &Url) -> Result<serde_json::Value, NetError> {
-        check_url_allowed(url)?;
-        let host = origin(url);
-        let mut resp = self
-            .http
-            .get(url.clone())
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| classify(&host, &e))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(NetError::Status {
-                host,
-                status: status.as_u16(),
-            });
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&host, &e))? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(NetError::TooLarge {
-                    host,
-                    limit: MAX_BODY_BYTES,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&body).map_err(|e| NetError::Decode {
-            host,
-            detail: e.to_string(),
-        })
+impl std::fmt::Debug for NetClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetClient")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
-fn load_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, NetError> {
+/// rustls configuration for a policy: TLS 1.3 + 1.2 only, aws-lc-rs' (all AEAD) suites, our
+/// verifier. `observer` records the verification (doctor only).
+pub(crate) fn tls_config(
+    cfg: &NetConfig,
+    observer: Option<Arc<Mutex<Option<verify::Verification>>>>,
+) -> Result<rustls::ClientConfig, NetError> {
+    let roots = match &cfg.ca_bundle {
+        Some(path) => load_ca_bundle(path)?,
+        None => Vec::new(),
+    };
+    if cfg.ca_only && roots.is_empty() {
+        return Err(NetError::CaBundle {
+            path: "(none)".into(),
+            detail: "policy trusts only the hospital CA but names no CA bundle".into(),
+        });
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut verifier =
+        PolicyVerifier::new(provider.clone(), roots, !cfg.ca_only, cfg.spki_pins.clone())
+            .map_err(NetError::Setup)?;
+    if let Some(o) = observer {
+        verifier = verifier.observed(o);
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| NetError::Setup(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(tls)
+}
+
+fn load_ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, NetError> {
     let err = |detail: String| NetError::CaBundle {
         path: path.display().to_string(),
         detail,
     };
     let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| err(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(e.to_string()))?;
     if certs.is_empty() {
         return Err(err("no certificates in the file".into()));
     }
     Ok(certs)
 }
 
-/// Turns reqwest's error into the doctor-readable classes; the detail is for the log.
-fn classify(host: &str, e: &reqwest::Error) -> NetError {
-    let detail = chain(e);
-    if e.is_timeout() {
-        return NetError::Timeout { host: host.into() };
+/// The proxy part of the builder; the same TLS verifier runs end to end through a CONNECT.
+fn with_proxy(
+    b: reqwest::ClientBuilder,
+    proxy: &ProxyConfig,
+) -> Result<reqwest::ClientBuilder, NetError> {
+    Ok(match proxy {
+        // reqwest reads HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY.
+        ProxyConfig::System => b,
+        ProxyConfig::Direct => b.no_proxy(),
+        ProxyConfig::Url(u) => {
+            if !matches!(u.scheme(), "http" | "https") {
+                return Err(NetError::BadUrl {
+                    url: origin(u),
+                    detail: "a proxy must be an http:// or https:// address".into(),
+                });
+            }
+            b.proxy(reqwest::Proxy::all(u.as_str()).map_err(|e| NetError::Setup(e.to_string()))?)
+        }
+    })
+}
+
+enum Body<'a> {
+    None,
+    Form(&'a Form),
+}
+
+impl NetClient {
+    pub fn new(cfg: &NetConfig) -> Result<Self, NetError> {
+        Self::with_limits(cfg, Limits::default())
     }
-    let lower = detail.to_ascii_lowercase();
-    if lower.contains("certificate")
-        || lower.contains("unknownissuer")
-        || lower.contains("notvalidforname")
-    {
-        return NetError::Certificate {
-            host: host.into(),
-            detail,
-        };
+
+    pub fn with_limits(cfg: &NetConfig, limits: Limits) -> Result<Self, NetError> {
+        let mut tls = tls_config(cfg, None)?;
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let b = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .connect_timeout(limits.connect)
+            .read_timeout(limits.read)
+            .timeout(limits.total)
+            .tls_info(true)
+            .user_agent(concat!("Rounds/", env!("CARGO_PKG_VERSION")));
+        let http = with_proxy(b, &cfg.proxy)?
+            .build()
+            .map_err(|e| NetError::Setup(classify::chain(&e)))?;
+        Ok(Self { http, limits })
     }
-    NetError::Connect {
-        host: host.into(),
-        detail,
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// GET a JSON document without credentials.
+    pub async fn get_json(&self, url: &Url) -> Result<serde_json::Value, NetError> {
+        self.get_json_with(url, None).await
+    }
+
+    /// GET a JSON document, with a bearer credential when given. The credential is attached
+    /// only if `url` has exactly the credential's origin; otherwise nothing is sent.
+    pub async fn get_json_with(
+        &self,
+        url: &Url,
+        cred: Option<&Credential>,
+    ) -> Result<serde_json::Value, NetError> {
+        let body = self
+            .send(reqwest::Method::GET, url, Body::None, cred)
+            .await?;
+        decode(url, &body)
+    }
+
+    /// GET raw bytes (bounded), e.g. for the benchmark or non-JSON documents.
+    pub async fn get_bytes_with(
+        &self,
+        url: &Url,
+        cred: Option<&Credential>,
+    ) -> Result<Vec<u8>, NetError> {
+        self.send(reqwest::Method::GET, url, Body::None, cred).await
+    }
+
+    /// POST a form (the token endpoint: password, OTP, refresh token). Never retried, never
+    /// redirected; refused before connecting if the form was made for another origin.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        form: &Form,
+        cred: Option<&Credential>,
+    ) -> Result<serde_json::Value, NetError> {
+        let body = self
+            .send(reqwest::Method::POST, url, Body::Form(form), cred)
+            .await?;
+        decode(url, &body)
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        body: Body<'_>,
+        cred: Option<&Credential>,
+    ) -> Result<Vec<u8>, NetError> {
+        let idempotent = method == reqwest::Method::GET;
+        let mut url = url.clone();
+        let mut hops = 0;
+        loop {
+            check_url_allowed(&url)?;
+            if let Some(c) = cred
+                && !c.allowed_for(&url)
+            {
+                return Err(NetError::CredentialOrigin {
+                    url: origin(&url),
+                    allowed: c.origin(),
+                });
+            }
+            if let Body::Form(f) = &body
+                && f.has_secret()
+                && !f.allowed_for(&url)
+            {
+                return Err(NetError::CredentialOrigin {
+                    url: origin(&url),
+                    allowed: "the clinic server".into(),
+                });
+            }
+            let resp = self.attempt(&method, &url, &body, cred, idempotent).await?;
+            let status = resp.status();
+            if status.is_redirection() {
+                let to = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| url.join(l).ok());
+                let Some(to) = to else {
+                    return Err(NetError::Status {
+                        host: origin(&url),
+                        status: status.as_u16(),
+                    });
+                };
+                if to.origin() != url.origin() || !idempotent || hops >= 3 {
+                    tracing::warn!(from = %origin(&url), to = %origin(&to), "redirect not followed");
+                    return Err(NetError::Redirect {
+                        from: origin(&url),
+                        to: origin(&to),
+                    });
+                }
+                hops += 1;
+                url = to;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(NetError::Status {
+                    host: origin(&url),
+                    status: status.as_u16(),
+                });
+            }
+            return self.read_body(&url, resp).await;
+        }
+    }
+
+    /// One request, repeated with backoff when idempotent and the failure is transient.
+    async fn attempt(
+        &self,
+        method: &reqwest::Method,
+        url: &Url,
+        body: &Body<'_>,
+        cred: Option<&Credential>,
+        idempotent: bool,
+    ) -> Result<reqwest::Response, NetError> {
+        let host = origin(url);
+        let mut n = 0;
+        loop {
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(c) = cred {
+                let v = c.header_value().map_err(|()| NetError::BadUrl {
+                    url: host.clone(),
+                    detail: "the access token is not a valid header value".into(),
+                })?;
+                req = req.header(reqwest::header::AUTHORIZATION, v);
+            }
+            if let Body::Form(f) = body {
+                req = req
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(f.encode().as_bytes().to_vec());
+            }
+            let (retryable, retry_after, out) = match req.send().await {
+                Ok(r) => {
+                    let s = r.status().as_u16();
+                    let ra = r
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    (matches!(s, 429 | 502 | 503 | 504), ra, Ok(r))
+                }
+                Err(e) => {
+                    let ne = classify(&host, &e);
+                    let transient =
+                        matches!(ne, NetError::Connect { .. } | NetError::Timeout { .. });
+                    tracing::warn!(host = %host, error = %ne, "request failed");
+                    (transient, None, Err(ne))
+                }
+            };
+            if !(idempotent && retryable && n < self.limits.retries) {
+                return out;
+            }
+            n += 1;
+            let wait = self.limits.backoff_for(n, retry_after);
+            tracing::info!(host = %host, attempt = n, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Reads the body up to the limit; a larger body is refused as soon as that is known
+    /// (Content-Length, or the running total), without buffering the rest.
+    async fn read_body(&self, url: &Url, mut resp: reqwest::Response) -> Result<Vec<u8>, NetError> {
+        let host = origin(url);
+        let limit = self.limits.max_body;
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(NetError::TooLarge { host, limit });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&host, &e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(NetError::TooLarge { host, limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 }
 
-/// The error and its causes on one line, including rustls errors wrapped inside `io::Error`.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        if let Some(io) = c.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-        {
-            parts.push(format!("{inner:?}"));
-        }
-        parts.push(c.to_string());
-        cur = c.source();
-    }
-    parts.dedup();
-    parts.join(": ")
+fn decode(url: &Url, body: &[u8]) -> Result<serde_json::Value, NetError> {
+    serde_json::from_slice(body).map_err(|e| NetError::Decode {
+        host: origin(url),
+        detail: e.to_string(),
+    })
 }
 
 #[cfg(test)]

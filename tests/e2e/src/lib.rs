@@ -173,6 +173,14 @@ impl Sandbox {
     }
 }
 
+/// The policy IT would write for the sandbox clinic: its server, locked, and its CA trusted.
+pub fn default_policy(sandbox: &Sandbox) -> Value {
+    json!({"mandatory": {
+        "clinic": {"servers": [{"url": sandbox.base_url, "site": "default", "display_name": "Sandbox Clinic"}]},
+        "network": {"ca_bundle": sandbox.ca_pem},
+    }})
+}
+
 /// Builds the system policy file from the started sandbox (its URL and CA exist only then).
 pub type PolicyFn = Box<dyn FnOnce(&Sandbox) -> Value + Send>;
 
@@ -224,10 +232,7 @@ impl Harness {
         )?;
         let policy = match opts.policy {
             Some(f) => f(&sandbox),
-            None => json!({
-                "server": {"url": sandbox.base_url, "site": "default", "display_name": "Sandbox Clinic"},
-                "ca_bundle": sandbox.ca_pem,
-            }),
+            None => default_policy(&sandbox),
         };
         let policy_path = tmp.path().join("policy.json");
         std::fs::write(&policy_path, serde_json::to_vec_pretty(&policy)?)?;

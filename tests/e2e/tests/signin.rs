@@ -95,7 +95,7 @@ async fn a_certificate_not_from_the_hospital_is_refused_in_plain_words() -> Resu
     // refuse the connection and say that nothing was sent.
     let h = Harness::start_with(Options {
         policy: Some(Box::new(
-            |s| json!({"server": {"url": s.base_url, "display_name": "Sandbox Clinic"}}),
+            |s| json!({"mandatory": {"clinic": {"servers": [{"url": s.base_url, "display_name": "Sandbox Clinic"}]}}}),
         )),
     })
     .await?;

@@ -4,6 +4,12 @@
 import {
   commands,
   type AppInfo_Serialize,
+  type Origin,
+  type PolicyView_Serialize,
+  type SettingValue,
+  type SettingView,
+  type SourceReport_Serialize,
+  type UserSetting,
   type ErrorCode,
   type Field,
   type ServerCheck,
@@ -19,7 +25,18 @@ export type AppInfo = AppInfo_Serialize;
 export type ServerInfo = ServerInfo_Serialize;
 export type SessionState = SessionState_Serialize;
 export type UiError = UiError_Serialize;
-export type { ErrorCode, Field, ServerCheck, SignInRequest };
+export type PolicyView = PolicyView_Serialize;
+export type SourceReport = SourceReport_Serialize;
+export type {
+  ErrorCode,
+  Field,
+  Origin,
+  ServerCheck,
+  SettingValue,
+  SettingView,
+  SignInRequest,
+  UserSetting,
+};
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: UiError };
 
@@ -27,6 +44,9 @@ export interface Backend {
   appInfo(): Promise<AppInfo>;
   checkServer(): Promise<Outcome<ServerCheck>>;
   signIn(request: SignInRequest): Promise<Outcome<SessionState>>;
+  policyView(): Promise<PolicyView>;
+  userSettings(): Promise<UserSetting[]>;
+  setUserSetting(key: string, value: SettingValue): Promise<Outcome<UserSetting[]>>;
   /** Tells the core the first screen has painted (startup timing in the log). */
   uiReady(): Promise<void>;
 }
@@ -55,6 +75,9 @@ export const tauriBackend: Backend = {
   appInfo: () => commands.appInfo(),
   checkServer: () => call(() => commands.checkServer()),
   signIn: (request) => call(() => commands.signIn(request)),
+  policyView: () => commands.policyView(),
+  userSettings: () => commands.userSettings(),
+  setUserSetting: (key, value) => call(() => commands.setUserSetting(key, value)),
   uiReady: async () => {
     try {
       await commands.uiReady();

@@ -17,51 +17,80 @@ export const commands = {
 	 *  The time goes to the log; `ROUNDS_REPORT_STARTUP=1` also prints it for the footprint bench.
 	 */
 	uiReady: () => __TAURI_INVOKE<void>("ui_ready"),
+	/**  "Managed by your organisation": every policy source and every setting it sets. */
+	policyView: () => __TAURI_INVOKE<PolicyView_Serialize>("policy_view"),
+	/**  The user's own settings, with the ones policy locks marked. */
+	userSettings: () => __TAURI_INVOKE<UserSetting[]>("user_settings"),
+	/**  Changes one user setting; refused with `policyLocked` when IT set it. */
+	setUserSetting: (key: string, value: SettingValue) => typedError<UserSetting[], UiError_Serialize>(__TAURI_INVOKE("set_user_setting", { key, value })),
 };
 
 /* Types */
-/**  What the sign-in screen needs to draw itself. */
+/**  What the first screen needs to draw itself. */
 export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
 
-/**  What the sign-in screen needs to draw itself. */
+/**  What the first screen needs to draw itself. */
 export type AppInfo_Deserialize = {
 	version: string,
 	server?: ServerInfo_Deserialize | null,
-	policy: PolicySummary_Deserialize,
+	policy: PolicyView_Deserialize,
+	appearance: Appearance,
 	/**  A settings-file problem the user should know about (the app still starts). */
 	configProblem?: string | null,
 };
 
-/**  What the sign-in screen needs to draw itself. */
+/**  What the first screen needs to draw itself. */
 export type AppInfo_Serialize = {
 	version: string,
 	server: ServerInfo_Serialize | null,
-	policy: PolicySummary_Serialize,
+	policy: PolicyView_Serialize,
+	appearance: Appearance,
 	/**  A settings-file problem the user should know about (the app still starts). */
 	configProblem: string | null,
 };
+
+/**  Look and feel, applied by the UI on every screen. */
+export type Appearance = {
+	theme: Theme,
+	textSize: TextSize,
+};
+
+export type ChoiceOption = {
+	value: string,
+	label: string,
+};
+
+export type Control = { kind: "toggle"; value: boolean } | { kind: "choice"; value: string; options: ChoiceOption[] };
 
 export type ErrorCode = "invalidInput" | "mfaRequired" | "sessionExpired" | "offline" | "certificateRejected" | "serverError" | "policyLocked" | "policyInvalid" | "keychainUnavailable" | "notConfigured" | "notAvailable" | "internal";
 
 /**  Which form field an input error belongs to, so the UI can put the message beside it. */
 export type Field = "username" | "password" | "totp";
 
-export type PolicyStatus = "absent" | "active" | "rejected";
+/**  Where a setting's value comes from. */
+export type Origin = { kind: "default" } | { kind: "user" } | { kind: "recommended"; source: string } | { kind: "mandatory"; source: string };
 
-export type PolicySummary = PolicySummary_Serialize | PolicySummary_Deserialize;
+/**  "Managed by your organisation": every source and every setting policy touches. */
+export type PolicyView = PolicyView_Serialize | PolicyView_Deserialize;
 
-export type PolicySummary_Deserialize = {
-	status: PolicyStatus,
-	path: string,
-	/**  Why a policy file was rejected (it is then not applied at all). */
+/**  "Managed by your organisation": every source and every setting policy touches. */
+export type PolicyView_Deserialize = {
+	managed: boolean,
+	/**  The first rejected source's reason (then secure defaults apply for it). */
 	problem?: string | null,
+	sources: SourceReport_Deserialize[],
+	/**  Settings set by policy (mandatory or recommended), in a stable order. */
+	settings: SettingView[],
 };
 
-export type PolicySummary_Serialize = {
-	status: PolicyStatus,
-	path: string,
-	/**  Why a policy file was rejected (it is then not applied at all). */
+/**  "Managed by your organisation": every source and every setting policy touches. */
+export type PolicyView_Serialize = {
+	managed: boolean,
+	/**  The first rejected source's reason (then secure defaults apply for it). */
 	problem: string | null,
+	sources: SourceReport_Serialize[],
+	/**  Settings set by policy (mandatory or recommended), in a stable order. */
+	settings: SettingView[],
 };
 
 /**  The result of reaching the clinic server over a verified TLS connection. */
@@ -106,12 +135,60 @@ export type SessionState_Serialize = {
 	username: string | null,
 };
 
+/**  A new value for a user setting, typed so the UI cannot send the wrong shape. */
+export type SettingValue = { kind: "toggle"; value: boolean } | { kind: "choice"; value: string };
+
+export type SettingView = {
+	/**  Dotted key as in the policy file, e.g. `session.idle_lock_minutes`. */
+	key: string,
+	label: string,
+	/**  The value in force, as shown to a person. */
+	value: string,
+	origin: Origin,
+	locked: boolean,
+};
+
 /**  What the sign-in form sends. Secrets arrive in [`Secret`]s and are dropped (zeroed) after use. */
 export type SignInRequest = {
 	username: string,
 	password: string,
 	totp: string,
 };
+
+/**  What one source yielded, for the "Managed by your organisation" panel and `policy show`. */
+export type SourceReport = SourceReport_Serialize | SourceReport_Deserialize;
+
+/**  What one source yielded, for the "Managed by your organisation" panel and `policy show`. */
+export type SourceReport_Deserialize = {
+	name: string,
+	location: string,
+	status: SourceStatus,
+	/**  Why the source was rejected (then nothing of it applies). */
+	problem?: string | null,
+};
+
+/**  What one source yielded, for the "Managed by your organisation" panel and `policy show`. */
+export type SourceReport_Serialize = {
+	name: string,
+	location: string,
+	status: SourceStatus,
+	/**  Why the source was rejected (then nothing of it applies). */
+	problem: string | null,
+};
+
+export type SourceStatus = 
+/**  Nothing there: this source sets nothing. */
+"absent" | 
+/**  Loaded and in force. */
+"active" | 
+/**  Present but invalid: none of it applies; secure defaults are kept. */
+"rejected" | 
+/**  This build cannot read this source yet (shown so IT is never misled). */
+"unsupported";
+
+export type TextSize = "normal" | "large";
+
+export type Theme = "system" | "light" | "dark";
 
 export type UiError = UiError_Serialize | UiError_Deserialize;
 
@@ -127,6 +204,15 @@ export type UiError_Serialize = {
 	message: string,
 	/**  The form field the message belongs to, when there is one. */
 	field: Field | null,
+};
+
+/**  One row of the user's settings screen. */
+export type UserSetting = {
+	key: string,
+	label: string,
+	control: Control,
+	origin: Origin,
+	locked: boolean,
 };
 
 /* Tauri Specta runtime */

@@ -1,10 +1,81 @@
 // A scriptable stand-in for the Rust side, for fast component tests (the real window is
 // covered by the WebDriver tests in tests/e2e).
-import type { AppInfo, Backend, Outcome, ServerCheck, SessionState, SignInRequest } from "./backend";
+import type {
+  AppInfo,
+  Backend,
+  Outcome,
+  PolicyView,
+  ServerCheck,
+  SessionState,
+  SignInRequest,
+  UserSetting,
+} from "./backend";
 
 export interface MockBackend extends Backend {
   signInCalls: SignInRequest[];
+  settingCalls: [string, unknown][];
 }
+
+export const samplePolicy: PolicyView = {
+  managed: true,
+  problem: null,
+  sources: [{ name: "Policy file", location: "/etc/rounds/policy.json", status: "active", problem: null }],
+  settings: [
+    {
+      key: "session.idle_lock_minutes",
+      label: "Lock after inactivity (minutes)",
+      value: "10",
+      origin: { kind: "mandatory", source: "Policy file" },
+      locked: true,
+    },
+    {
+      key: "appearance.text_size",
+      label: "Text size",
+      value: "large",
+      origin: { kind: "recommended", source: "Policy file" },
+      locked: false,
+    },
+  ],
+};
+
+export const sampleSettings: UserSetting[] = [
+  {
+    key: "appearance.theme",
+    label: "Theme",
+    control: {
+      kind: "choice",
+      value: "dark",
+      options: [
+        { value: "system", label: "Same as my computer" },
+        { value: "light", label: "Light" },
+        { value: "dark", label: "Dark" },
+      ],
+    },
+    origin: { kind: "mandatory", source: "Policy file" },
+    locked: true,
+  },
+  {
+    key: "appearance.text_size",
+    label: "Text size",
+    control: {
+      kind: "choice",
+      value: "normal",
+      options: [
+        { value: "normal", label: "Normal" },
+        { value: "large", label: "Large" },
+      ],
+    },
+    origin: { kind: "default" },
+    locked: false,
+  },
+  {
+    key: "notifications.sound",
+    label: "Notification sound",
+    control: { kind: "toggle", value: true },
+    origin: { kind: "default" },
+    locked: false,
+  },
+];
 
 export function mockBackend(over: {
   info?: Partial<AppInfo>;
@@ -21,14 +92,43 @@ export function mockBackend(over: {
       managed: true,
       username: null,
     },
-    policy: { status: "active", path: "/etc/rounds/policy.json", problem: null },
+    policy: samplePolicy,
+    appearance: { theme: "system", textSize: "normal" },
     configProblem: null,
     ...over.info,
   };
   const signInCalls: SignInRequest[] = [];
+  const settingCalls: [string, unknown][] = [];
+  let settings = structuredClone(sampleSettings);
   return {
     signInCalls,
+    settingCalls,
     uiReady: async () => {},
+    policyView: async () => info.policy,
+    userSettings: async () => settings,
+    setUserSetting: async (key, value) => {
+      settingCalls.push([key, value]);
+      const row = settings.find((s) => s.key === key);
+      if (!row || row.locked) {
+        return {
+          ok: false,
+          error: { code: "policyLocked", message: "Your organisation manages this setting.", field: null },
+        };
+      }
+      settings = settings.map((s) =>
+        s.key !== key
+          ? s
+          : {
+              ...s,
+              origin: { kind: "user" },
+              control:
+                s.control.kind === "toggle"
+                  ? { kind: "toggle", value: value.kind === "toggle" ? value.value : s.control.value }
+                  : { ...s.control, value: value.kind === "choice" ? value.value : s.control.value },
+            },
+      );
+      return { ok: true, value: settings };
+    },
     appInfo: async () => info,
     checkServer: async () =>
       over.check ?? { ok: true, value: { origin: info.server?.origin ?? "", encrypted: true } },

@@ -1,0 +1,300 @@
+//! The one API surface of the core: the desktop shell, `rounds-cli` and the tests call this.
+//!
+//! Every method returns plain serializable state for the UI; nothing here ever returns a secret.
+
+mod labels;
+mod views;
+
+pub use views::*;
+
+use crate::auth::{AuthError, SignInRequest};
+use crate::config::UserConfig;
+use crate::error::CoreError;
+use crate::net::{NetClient, NetConfig, ProxyConfig, origin};
+use crate::paths::Paths;
+use crate::policy::{self, Effective, Origin, Policy, Resolved, USER_KEYS};
+use crate::vault::Vault;
+use serde_json::Value;
+use std::path::PathBuf;
+use url::Url;
+
+/// Where this process finds its files and its policy.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub paths: Paths,
+    /// Replaces the system policy file. Only debug builds (dev, demo, tests) honour
+    /// `ROUNDS_POLICY_FILE`, so a user cannot point a managed install at a policy of their own.
+    pub policy_override: Option<PathBuf>,
+}
+
+impl Environment {
+    pub fn from_os() -> Result<Self, CoreError> {
+        let paths = Paths::for_current_user()
+            .ok_or_else(|| CoreError::Internal("no home directory for this user".into()))?;
+        let policy_override = if cfg!(debug_assertions) {
+            std::env::var_os("ROUNDS_POLICY_FILE").map(PathBuf::from)
+        } else {
+            None
+        };
+        Ok(Self {
+            paths,
+            policy_override,
+        })
+    }
+}
+
+pub struct Core {
+    env: Environment,
+    policy: Policy,
+    resolved: std::sync::RwLock<Resolved>,
+    config: std::sync::RwLock<UserConfig>,
+    config_problem: Option<String>,
+    net: NetClient,
+}
+
+impl Core {
+    pub fn load(env: Environment) -> Result<Self, CoreError> {
+        let policy = Policy::load(&policy::platform_sources(env.policy_override.clone()));
+        let (config, config_problem) = match UserConfig::load(&env.paths.config_file()) {
+            Ok(c) => (c, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "user settings ignored");
+                (UserConfig::default(), Some(e.to_string()))
+            }
+        };
+        let resolved = policy.resolve(&config.settings);
+        let net = NetClient::new(&net_config(&resolved.effective))?;
+        Ok(Self {
+            env,
+            policy,
+            resolved: std::sync::RwLock::new(resolved),
+            config: std::sync::RwLock::new(config),
+            config_problem,
+            net,
+        })
+    }
+
+    pub fn environment(&self) -> &Environment {
+        &self.env
+    }
+
+    /// The settings in force right now.
+    pub fn effective(&self) -> Effective {
+        self.resolved().effective
+    }
+
+    fn resolved(&self) -> Resolved {
+        match self.resolved.read() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// The network rules policy sets (CA, pins, proxy), e.g. for the CLI's server check.
+    pub fn net_config(&self) -> NetConfig {
+        net_config(&self.effective())
+    }
+
+    pub fn app_info(&self) -> AppInfo {
+        let e = self.effective();
+        AppInfo {
+            version: crate::VERSION.into(),
+            server: self.server(),
+            policy: self.policy_view(),
+            appearance: Appearance {
+                theme: e.appearance.theme,
+                text_size: e.appearance.text_size,
+            },
+            config_problem: self.config_problem.clone(),
+        }
+    }
+
+    /// Policy's servers win over the user's profile: IT decides where clinicians sign in.
+    fn server(&self) -> Option<ServerInfo> {
+        let r = self.resolved();
+        let cfg = self.config.read().ok()?;
+        let profile = cfg.active();
+        let username = profile.and_then(|p| p.username.clone());
+        let managed = r.origin("clinic.servers").is_some_and(Origin::locked);
+        if let Some(s) = r.effective.clinic.servers.first()
+            && let Ok(url) = Url::parse(&s.url)
+            && (managed || profile.is_none())
+        {
+            return Some(server_info(
+                &s.display_name,
+                &url,
+                &s.site,
+                managed,
+                username,
+            ));
+        }
+        profile.map(|p| server_info(&p.display_name, &p.server_url, &p.site, false, username))
+    }
+
+    fn server_url(&self) -> Option<(Url, String)> {
+        let s = self.server()?;
+        Some((Url::parse(&s.origin).ok()?, s.site))
+    }
+
+    pub fn policy_view(&self) -> PolicyView {
+        let r = self.resolved();
+        let settings = r
+            .entries
+            .iter()
+            .filter(|e| matches!(e.origin, Origin::Mandatory(_) | Origin::Recommended(_)))
+            .map(|e| SettingView {
+                key: e.key.clone(),
+                label: labels::label(&e.key),
+                value: labels::show(&e.key, &e.value),
+                origin: e.origin.clone(),
+                locked: e.origin.locked(),
+            })
+            .collect();
+        PolicyView {
+            managed: self.policy.managed(),
+            problem: self.policy.problem().map(str::to_string),
+            sources: self.policy.reports().to_vec(),
+            settings,
+        }
+    }
+
+    /// Every setting in force with its origin (for `rounds-cli policy show`).
+    pub fn all_settings(&self) -> Vec<SettingView> {
+        self.resolved()
+            .entries
+            .iter()
+            .map(|e| SettingView {
+                key: e.key.clone(),
+                label: labels::label(&e.key),
+                value: labels::show(&e.key, &e.value),
+                origin: e.origin.clone(),
+                locked: e.origin.locked(),
+            })
+            .collect()
+    }
+
+    /// The settings screen: what the user may change, and what policy locked.
+    pub fn user_settings(&self) -> Vec<UserSetting> {
+        let r = self.resolved();
+        USER_KEYS
+            .iter()
+            .filter_map(|key| {
+                let entry = r.entries.iter().find(|e| e.key == *key)?;
+                let control = match &entry.value {
+                    Value::Bool(b) => Control::Toggle { value: *b },
+                    v => Control::Choice {
+                        value: v.as_str().unwrap_or_default().to_string(),
+                        options: labels::options(key)
+                            .into_iter()
+                            .map(|(value, label)| ChoiceOption {
+                                value: value.into(),
+                                label: label.into(),
+                            })
+                            .collect(),
+                    },
+                };
+                Some(UserSetting {
+                    key: key.to_string(),
+                    label: labels::label(key),
+                    control,
+                    origin: entry.origin.clone(),
+                    locked: entry.origin.locked(),
+                })
+            })
+            .collect()
+    }
+
+    /// Changes one of the user's own settings; refused when policy locks it.
+    pub fn set_user_setting(&self, key: &str, value: Value) -> Result<Vec<UserSetting>, CoreError> {
+        policy::check_user_value(&self.resolved(), key, &value)?;
+        let mut cfg = self
+            .config
+            .write()
+            .map_err(|_| CoreError::Internal("settings lock poisoned".into()))?;
+        let mut next = cfg.clone();
+        next.settings.insert(key.to_string(), value);
+        next.save(&self.env.paths.config_file())?;
+        *cfg = next;
+        let resolved = self.policy.resolve(&cfg.settings);
+        drop(cfg);
+        if let Ok(mut r) = self.resolved.write() {
+            *r = resolved;
+        }
+        tracing::info!(key, "user setting changed");
+        Ok(self.user_settings())
+    }
+
+    /// Reaches the clinic's OAuth discovery document over a verified connection. No credential
+    /// is sent; this tells the clinician before they type a password whether the network is safe.
+    pub async fn check_server(&self) -> Result<ServerCheck, CoreError> {
+        let (base, site) = self.server_url().ok_or(CoreError::NoServer)?;
+        let url = base
+            .join(&format!("oauth2/{site}/.well-known/openid-configuration"))
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let doc = self.net.get_json(&url).await?;
+        if doc.get("token_endpoint").and_then(|v| v.as_str()).is_none() {
+            return Err(crate::net::NetError::Decode {
+                host: origin(&base),
+                detail: "discovery document has no token_endpoint".into(),
+            }
+            .into());
+        }
+        tracing::info!(server = %origin(&base), "clinic server reachable");
+        Ok(ServerCheck {
+            origin: origin(&base),
+            encrypted: base.scheme() == "https",
+        })
+    }
+
+    /// Validates the form now; the exchange with the server arrives with the sign-in issue.
+    pub async fn sign_in(&self, req: SignInRequest) -> Result<SessionState, CoreError> {
+        req.validate()?;
+        self.server_url().ok_or(CoreError::NoServer)?;
+        tracing::info!("sign-in attempted; not available in this build");
+        Err(AuthError::NotAvailable.into())
+    }
+
+    /// Everything support needs to know, none of it secret.
+    pub fn doctor(&self) -> DoctorReport {
+        DoctorReport {
+            version: crate::VERSION.into(),
+            keychain: Vault::status(),
+            policy: self.policy_view(),
+            server: self.server(),
+            config_problem: self.config_problem.clone(),
+            paths: self.env.paths.clone(),
+        }
+    }
+}
+
+fn server_info(
+    name: &str,
+    url: &Url,
+    site: &str,
+    managed: bool,
+    username: Option<String>,
+) -> ServerInfo {
+    ServerInfo {
+        display_name: name.into(),
+        origin: origin(url),
+        host: url.host_str().unwrap_or_default().into(),
+        site: site.into(),
+        managed,
+        username,
+    }
+}
+
+/// Maps IT's policy to the network module's settings (the network never reads policy itself).
+fn net_config(e: &Effective) -> NetConfig {
+    let proxy = match e.network.proxy.as_str() {
+        "system" => ProxyConfig::System,
+        "direct" => ProxyConfig::Direct,
+        other => Url::parse(other).map(ProxyConfig::Url).unwrap_or_default(),
+    };
+    NetConfig {
+        ca_bundle: e.network.ca_bundle.clone(),
+        ca_only: e.network.ca_only,
+        spki_pins: e.network.spki_pins.clone(),
+        proxy,
+    }
+}

@@ -1,0 +1,148 @@
+//! Credentials bound to one origin. The auth layer is the only code that makes them; the client
+//! attaches them only when the request's origin is exactly the one they were made for (scheme,
+//! host and port), and never follows a redirect with them.
+
+use url::{Origin, Url};
+
+use crate::secret::Secret;
+
+/// A bearer token for one server origin.
+pub struct Credential {
+    origin: Origin,
+    token: Secret,
+}
+
+impl Credential {
+    /// `server` is the configured clinic server (any URL on it; only its origin is kept).
+    pub fn bearer(server: &Url, token: Secret) -> Self {
+        Self {
+            origin: server.origin(),
+            token,
+        }
+    }
+
+    pub(crate) fn allowed_for(&self, url: &Url) -> bool {
+        self.origin.is_tuple() && url.origin() == self.origin
+    }
+
+    pub(crate) fn header_value(&self) -> Result<reqwest::header::HeaderValue, ()> {
+        let mut v =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.token.expose()))
+                .map_err(|_| ())?;
+        v.set_sensitive(true);
+        Ok(v)
+    }
+
+    /// The origin it may be sent to (safe to log).
+    pub fn origin(&self) -> String {
+        self.origin.ascii_serialization()
+    }
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credential(bearer for {}, [redacted])", self.origin())
+    }
+}
+
+enum Value {
+    Text(String),
+    Secret(Secret),
+}
+
+/// An `application/x-www-form-urlencoded` body that may carry secrets (password, OTP, refresh
+/// token, client secret); bound to one origin like [`Credential`].
+pub struct Form {
+    origin: Origin,
+    fields: Vec<(String, Value)>,
+}
+
+impl Form {
+    pub fn for_server(server: &Url) -> Self {
+        Self {
+            origin: server.origin(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn text(mut self, key: &str, value: &str) -> Self {
+        self.fields.push((key.into(), Value::Text(value.into())));
+        self
+    }
+
+    pub fn secret(mut self, key: &str, value: Secret) -> Self {
+        self.fields.push((key.into(), Value::Secret(value)));
+        self
+    }
+
+    pub(crate) fn allowed_for(&self, url: &Url) -> bool {
+        self.origin.is_tuple() && url.origin() == self.origin
+    }
+
+    pub(crate) fn has_secret(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|(_, v)| matches!(v, Value::Secret(_)))
+    }
+
+    pub(crate) fn encode(&self) -> zeroize::Zeroizing<String> {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.fields {
+            match v {
+                Value::Text(t) => s.append_pair(k, t),
+                Value::Secret(x) => s.append_pair(k, x.expose()),
+            };
+        }
+        zeroize::Zeroizing::new(s.finish())
+    }
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.fields.iter().map(|(k, _)| k.as_str()).collect();
+        write!(
+            f,
+            "Form(for {}, fields {keys:?})",
+            self.origin.ascii_serialization()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn bound_to_exact_origin() {
+        let c = Credential::bearer(
+            &u("https://emr.example.org/apis"),
+            Secret::new("t0k".into()),
+        );
+        assert!(c.allowed_for(&u("https://emr.example.org/x?y")));
+        assert!(c.allowed_for(&u("https://emr.example.org:443/x")));
+        for other in [
+            "http://emr.example.org/x",
+            "https://emr.example.org:8443/x",
+            "https://evil.example.org/x",
+            "https://emr.example.org.evil.example/x",
+        ] {
+            assert!(!c.allowed_for(&u(other)), "{other}");
+        }
+        assert!(!format!("{c:?}").contains("t0k"));
+    }
+
+    #[test]
+    fn form_debug_hides_values() {
+        let f = Form::for_server(&u("https://emr.example.org"))
+            .text("username", "drsmith")
+            .secret("password", Secret::new("hunter2".into()));
+        let d = format!("{f:?}");
+        assert!(d.contains("password") && !d.contains("hunter2"), "{d}");
+        assert!(f.has_secret());
+        assert_eq!(f.encode().as_str(), "username=drsmith&password=hunter2");
+    }
+}
