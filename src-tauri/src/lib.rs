@@ -19,12 +19,23 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let _log = rounds_core::logging::init(&env.paths.log_dir, "info")
+    // The log level is IT's to set; read it before anything else logs.
+    let level = rounds_core::policy::Policy::load(&rounds_core::policy::platform_sources(
+        env.policy_override.clone(),
+    ))
+    .resolve(&Default::default())
+    .effective
+    .logging
+    .level;
+    let _log = rounds_core::logging::init(&env.paths.log_dir, level.as_str())
         .map_err(|e| eprintln!("Rounds: logging disabled: {e}"))
         .ok();
     tracing::info!(version = rounds_core::VERSION, "starting");
     let core = match Core::load(env) {
-        Ok(c) => c,
+        Ok(c) => {
+            tracing::info!(ms = started.0.elapsed().as_millis(), "core loaded");
+            c
+        }
         Err(e) => {
             tracing::error!(error = %e, "core failed to load");
             eprintln!("Rounds cannot start: {e}");

@@ -160,10 +160,16 @@ fn main() {
             assert_eq!(lat.len(), n, "curl made every request");
             // Requests/s over curl's whole run (process start and first handshake included,
             // once per round, like our warm-up is not).
+            let busy: Duration = lat.iter().sum();
             let theirs = stats(lat, wall);
             println!("round {round}");
             show("  rounds-core NetClient", &ours);
             show("  curl (one process)", &theirs);
+            println!(
+                "  (curl req/s counts its whole run: process start, reading {n} URLs, handshake; \
+                 excluding those: {:.0} req/s)",
+                n as f64 / busy.as_secs_f64()
+            );
             let ratio = ours.rps / theirs.rps;
             println!(
                 "  ratio NetClient/curl: {:.2}x req/s, p50 {:.2}x, p99 {:.2}x\n",
@@ -173,6 +179,14 @@ fn main() {
             );
             ratios.push(ratio);
         }
+        let mut per_conn = std::collections::BTreeMap::<u64, usize>::new();
+        for r in sb.state.requests.lock().expect("log").iter() {
+            *per_conn.entry(r.conn).or_default() += 1;
+        }
+        println!(
+            "requests per TLS connection: {:?}",
+            per_conn.values().collect::<Vec<_>>()
+        );
         let conns = sb
             .state
             .conns
