@@ -14,6 +14,10 @@ Usage: rounds-cli <command> [options]
 Commands:
   doctor [--json]   Which keychain is in use and reachable, which policy is in force,
                     where the app keeps its files, and which clinic server it will use.
+  doctor --server URL [--json]
+                    Connect to URL exactly as Rounds would and print its TLS posture: version,
+                    suite, chain, which root verified it, pin status, proxy, verdict. Exits 1
+                    when Rounds would refuse the server.
   policy ...        IT policy tools (see `rounds-cli policy help`).
   version           Print the version.
   help              Show this help.
