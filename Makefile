@@ -86,13 +86,16 @@ demo: build
 TAURI_CLI := TAURI_APP_PATH=src-tauri npx --yes @tauri-apps/cli@2.12.5
 DEB_NAME = Rounds_$(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)_amd64.deb
 
-# Release .deb: target/release/bundle/deb/. rounds-cli first: the bundle copies it in.
+# Release .deb: target/release/bundle/deb/. One cargo run for app + rounds-cli (shared crates
+# are compiled once, with one feature set, as in `make build`); `tauri bundle` then packs them.
 deb: setup ui
-	cargo build --release -p rounds-cli
-	$(TAURI_CLI) build --bundles deb
+	cargo build --release -p rounds -p rounds-cli
+	$(TAURI_CLI) bundle --bundles deb
 
 package: deb
 	tests/package/check-deb.sh target/release/bundle/deb/$(DEB_NAME)
+	cd target/release/bundle/deb && sha256sum $(DEB_NAME) > $(DEB_NAME).sha256
+	@echo "Package: target/release/bundle/deb/$(DEB_NAME) (+ .sha256). IT guide: docs/it-deployment.md"
 
 # CI checks a debug .deb: `tauri bundle` packs the binaries `make build` made (no second
 # compile); --no-binary-patching leaves target/debug/rounds as the e2e tests run it. Then the

@@ -174,7 +174,7 @@ for (const s of sections) {
       k.type === "int" ? `Range: ${k.min} to ${k.max}.` : "",
       k.type === "enum" ? `Values: ${k.items.join(", ")}.` : "",
       f.dflt ? `Default without policy: ${f.dflt}.` : "",
-      "Not configured: the next source applies (macOS profile, then the policy file, then the user's own setting, then the default). A value that is out of range or malformed rejects the whole Group Policy source: the secure defaults apply and the app and rounds-cli say so.",
+      "Not configured: the next source applies (policy.json beside rounds.exe, then the user's own setting, then the default). A value that is out of range or malformed rejects the whole Group Policy source: the secure defaults apply and the app and rounds-cli say so.",
     ].filter((x, i) => x !== "" || i === 2);
     adml += str(f.id, `${f.title} (${f.key})`);
     adml += str(`${f.id}_Explain`, lines.join("\n").replace(/\n\n+/g, "\n\n").trim());

@@ -5,6 +5,8 @@
 
 mod doctor;
 mod policy;
+mod profiles;
+mod sessions;
 
 use std::process::ExitCode;
 
@@ -19,6 +21,10 @@ Commands:
                     suite, chain, which root verified it, pin status, proxy, verdict. Exits 1
                     when Rounds would refuse the server.
   policy ...        IT policy tools (see `rounds-cli policy help`).
+  profiles ...      Clinic accounts on this computer: list | add | remove (removing deletes
+                    the profile's keychain items).
+  sessions ...      Stored sign-ins per profile with their expiry (read without reading any
+                    secret): list [--json] | clear [PROFILE].
   version           Print the version.
   help              Show this help.
 ";
@@ -29,6 +35,8 @@ fn main() -> ExitCode {
     match strs.as_slice() {
         ["doctor", rest @ ..] => doctor::run(rest),
         ["policy", rest @ ..] => policy::run(rest),
+        ["profiles", rest @ ..] => profiles::run(rest),
+        ["sessions", rest @ ..] => sessions::run(rest),
         ["version" | "--version" | "-V"] => {
             println!("rounds-cli {}", rounds_core::VERSION);
             ExitCode::SUCCESS

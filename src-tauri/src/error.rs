@@ -72,6 +72,47 @@ impl From<CoreError> for UiError {
                     C::NotAvailable,
                     "Signing in is not switched on in this preview build. Nothing was sent.",
                 ),
+                AuthError::WrongPassword => Self {
+                    code: C::InvalidInput,
+                    message: "The user name or password is not right. Please try again.".into(),
+                    field: Some(Field::Password),
+                },
+                AuthError::WrongCode => Self {
+                    code: C::InvalidInput,
+                    message: "That code is not right. Enter the code your authenticator app shows now.".into(),
+                    field: Some(Field::Totp),
+                },
+                AuthError::CodeAlreadyUsed => Self {
+                    code: C::InvalidInput,
+                    message: "That code was already used. Wait for the next code in your authenticator app.".into(),
+                    field: Some(Field::Totp),
+                },
+                AuthError::AccountLocked { .. } => Self::new(
+                    C::InvalidInput,
+                    "Your account is locked after too many wrong attempts. Wait 15 minutes or ask IT to unlock it.",
+                ),
+                AuthError::PasswordExpired => Self::new(
+                    C::InvalidInput,
+                    "Your password has expired. Ask IT to reset it.",
+                ),
+                AuthError::SignInExpired => Self::new(
+                    C::SessionExpired,
+                    "That took too long. Please start signing in again.",
+                ),
+                AuthError::NoEnrollment => Self::new(
+                    C::SessionExpired,
+                    "Please start signing in again to set up your authenticator.",
+                ),
+                AuthError::BrowserSignInNeeded { .. } => Self::new(
+                    C::NotAvailable,
+                    "Your clinic's server needs the browser sign-in, which is not in this build yet. Nothing was stored.",
+                ),
+                AuthError::ClientRejected { .. } | AuthError::Server { .. } => Self::new(
+                    C::ServerError,
+                    "Your clinic's server did not accept the sign-in request. Try again in a minute; tell IT if it keeps happening.",
+                ),
+                AuthError::Net(n) => net(n),
+                AuthError::Vault(v) => Self::from(CoreError::Vault(v)),
             },
             CoreError::Net(n) => net(n),
             CoreError::Vault(v) => match v {

@@ -3,6 +3,7 @@
 //! Every method returns plain serializable state for the UI; nothing here ever returns a secret.
 
 mod labels;
+mod session;
 mod views;
 
 pub use views::*;
@@ -50,6 +51,7 @@ pub struct Core {
     config: std::sync::RwLock<UserConfig>,
     config_problem: Option<String>,
     net: NetClient,
+    sign_in: std::sync::Arc<crate::auth::SignInMemory>,
 }
 
 impl Core {
@@ -71,6 +73,7 @@ impl Core {
             config: std::sync::RwLock::new(config),
             config_problem,
             net,
+            sign_in: Default::default(),
         })
     }
 

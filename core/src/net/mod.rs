@@ -219,6 +219,16 @@ fn with_proxy(
 enum Body<'a> {
     None,
     Form(&'a Form),
+    Json(&'a serde_json::Value),
+}
+
+/// An answer whose status the caller decides about (the token endpoint's errors carry what
+/// sign-in needs: `mfa_required` + `mfa_token`, `invalid_grant` + `reason`). The body is
+/// bounded like every other; `Value::Null` when it is not JSON.
+#[derive(Debug)]
+pub struct JsonReply {
+    pub status: u16,
+    pub body: serde_json::Value,
 }
 
 impl NetClient {
@@ -289,6 +299,34 @@ impl NetClient {
         decode(url, &body)
     }
 
+    /// POST a form and return the answer whatever its status (4xx bodies included). Same
+    /// rules as [`Self::post_form`]: never retried, never redirected, origin-bound secrets.
+    pub async fn post_form_reply(
+        &self,
+        url: &Url,
+        form: &Form,
+        cred: Option<&Credential>,
+    ) -> Result<JsonReply, NetError> {
+        let (status, body) = self
+            .send_any(reqwest::Method::POST, url, Body::Form(form), cred, true)
+            .await?;
+        Ok(reply(status, &body))
+    }
+
+    /// POST a JSON document (registration, MFA enrollment) and return the answer whatever its
+    /// status. Never retried, never redirected; the credential only to its own origin.
+    pub async fn post_json_reply(
+        &self,
+        url: &Url,
+        json: &serde_json::Value,
+        cred: Option<&Credential>,
+    ) -> Result<JsonReply, NetError> {
+        let (status, body) = self
+            .send_any(reqwest::Method::POST, url, Body::Json(json), cred, true)
+            .await?;
+        Ok(reply(status, &body))
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,
@@ -296,6 +334,21 @@ impl NetClient {
         body: Body<'_>,
         cred: Option<&Credential>,
     ) -> Result<Vec<u8>, NetError> {
+        self.send_any(method, url, body, cred, false)
+            .await
+            .map(|(_, body)| body)
+    }
+
+    /// `error_bodies`: a non-2xx answer is returned with its (bounded) body; else it is
+    /// `NetError::Status` and its body is not read.
+    async fn send_any(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        body: Body<'_>,
+        cred: Option<&Credential>,
+        error_bodies: bool,
+    ) -> Result<(u16, Vec<u8>), NetError> {
         let idempotent = method == reqwest::Method::GET;
         let mut url = url.clone();
         let mut hops = 0;
@@ -343,13 +396,14 @@ impl NetClient {
                 url = to;
                 continue;
             }
-            if !status.is_success() {
+            if !status.is_success() && !error_bodies {
                 return Err(NetError::Status {
                     host: origin(&url),
                     status: status.as_u16(),
                 });
             }
-            return self.read_body(&url, resp).await;
+            let body = self.read_body(&url, resp).await?;
+            return Ok((status.as_u16(), body));
         }
     }
 
@@ -383,6 +437,11 @@ impl NetClient {
                         "application/x-www-form-urlencoded",
                     )
                     .body(f.encode().as_bytes().to_vec());
+            }
+            if let Body::Json(j) = body {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(serde_json::to_vec(j).map_err(|e| NetError::Setup(e.to_string()))?);
             }
             let (retryable, retry_after, out) = match req.send().await {
                 Ok(r) => {
@@ -429,6 +488,13 @@ impl NetClient {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+}
+
+fn reply(status: u16, body: &[u8]) -> JsonReply {
+    JsonReply {
+        status,
+        body: serde_json::from_slice(body).unwrap_or(serde_json::Value::Null),
     }
 }
 

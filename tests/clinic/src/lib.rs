@@ -434,3 +434,4 @@ pub async fn connect_proxy() -> TestProxy {
         connects,
     }
 }
+pub mod auth_support;

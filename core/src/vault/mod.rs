@@ -1,9 +1,14 @@
 //! The OS keychain, in the style of aws-vault: per-profile items, never a file fallback.
 //!
-//! This skeleton picks the platform's backend and can prove it is reachable; the per-profile
-//! refresh/access token items with expiry arrive with the sign-in issue. On Linux the Secret
-//! Service (gnome-keyring, KWallet) is preferred and kernel keyutils is the fallback when no
-//! Secret Service runs; there is deliberately no plaintext store to fall back to.
+//! [`Vault`] picks the platform's backend and can prove it is reachable; [`items`] keeps the
+//! per-profile items (refresh token, session, client secret), each with its expiry readable
+//! without the secret. On Linux the Secret Service (gnome-keyring, KWallet) is preferred and
+//! kernel keyutils is the fallback when no Secret Service runs; there is deliberately no
+//! plaintext store to fall back to.
+
+pub mod items;
+
+pub use items::{ItemInfo, ItemKind};
 
 use keyring_core::{CredentialStore, Entry};
 use serde::Serialize;
@@ -104,6 +109,22 @@ impl Vault {
                 },
             },
         }
+    }
+
+    /// Opens the Secret Service only (no keyutils fallback): tests and `rounds-cli` use it to
+    /// talk to exactly that store.
+    #[cfg(target_os = "linux")]
+    pub fn open_secret_service() -> Result<Self, VaultError> {
+        let store: Arc<CredentialStore> =
+            dbus_secret_service_keyring_store::Store::new().map_err(|e| {
+                VaultError::Unavailable {
+                    detail: e.to_string(),
+                }
+            })?;
+        Ok(Vault {
+            backend: Backend::SecretService,
+            store,
+        })
     }
 
     fn entry(&self, account: &str) -> Result<Entry, VaultError> {

@@ -1,9 +1,22 @@
 //! Signing in: password + TOTP at every new session (MFA is never optional).
 //!
-//! The skeleton validates what the sign-in form sends, so the UI's error handling is real from
-//! day one; the OAuth2 + MFA exchange with the clinic server arrives with the sign-in issue.
+//! - [`SignInRequest`]: what the form sends, checked before anything goes over the network.
+//! - [`flow`]: discovery, client registration, password grant → `mfa_required` → MFA-OTP grant,
+//!   TOTP enrollment, refresh with rotation, sign-out; tokens only in the keychain ([`crate::vault`]).
+//! - [`session`]: the plain state the UI sees (`signedOut | needsMfaEnrollment | signedIn`).
+//! - [`transport`]: what the flow needs from the network.
 
+pub mod flow;
+mod net_transport;
+pub mod session;
+pub mod transport;
+
+pub use flow::{Account, Authenticator, Enrollment, SignInMemory, SignInOutcome, SignedIn};
+pub use session::SessionState;
+
+use crate::net::NetError;
 use crate::secret::Secret;
+use crate::vault::VaultError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +29,33 @@ pub enum AuthError {
     SessionExpired,
     #[error("signing in is not available in this build yet")]
     NotAvailable,
+    #[error("the user name or password is wrong")]
+    WrongPassword,
+    #[error("the code is wrong")]
+    WrongCode,
+    #[error("the code was already used; wait for the next one")]
+    CodeAlreadyUsed,
+    #[error("the account is locked: {detail}")]
+    AccountLocked { detail: String },
+    #[error("the password has expired and must be reset by an administrator")]
+    PasswordExpired,
+    /// The sign-in (or enrollment) took too long or too many codes were wrong: start again.
+    #[error("the sign-in step expired; start again")]
+    SignInExpired,
+    /// The server does not offer the password + MFA-OTP grant: the browser flow is needed.
+    #[error("this server needs the browser sign-in: {detail}")]
+    BrowserSignInNeeded { detail: String },
+    /// The server refused this app's client id/secret (disabled or unknown client).
+    #[error("the clinic server does not accept this app ({detail})")]
+    ClientRejected { detail: String },
+    #[error("the clinic server answered {status} `{error}`")]
+    Server { status: u16, error: String },
+    #[error("no enrollment is in progress")]
+    NoEnrollment,
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
 }
 
 /// Which form field an input error belongs to, so the UI can put the message beside it.
@@ -49,6 +89,15 @@ pub struct SignInRequest {
 }
 
 impl SignInRequest {
+    /// User name and password only (the first step, also for a user who must still enroll);
+    /// a code, when given, must have the right shape.
+    pub fn validate_credentials(&self) -> Result<(), AuthError> {
+        match self.validate() {
+            Err(AuthError::MfaRequired) => Ok(()),
+            other => other,
+        }
+    }
+
     /// Checks the shape of the input before anything goes over the network.
     pub fn validate(&self) -> Result<(), AuthError> {
         let bad = |field, reason: &str| {

@@ -1,0 +1,145 @@
+//! Sign-in, enrollment, renewal and sign-out for the app and the CLI (issue 7).
+//!
+//! Every method returns [`SessionState`] (plain data) or nothing; tokens stay in the keychain
+//! and the enrollment secret is handed out once, as [`Secret`]s, by [`Core::take_enrollment`].
+//! Needs two lines in `app/mod.rs`: `mod session;` and a field
+//! `sign_in: std::sync::Arc<crate::auth::SignInMemory>` on `Core` (`Default::default()` in
+//! `load`).
+
+use super::Core;
+use crate::auth::{
+    Account, AuthError, Authenticator, Enrollment, SessionState, SignInOutcome, SignInRequest,
+};
+use crate::error::CoreError;
+use crate::secret::Secret;
+use crate::vault::items::unix_now;
+use crate::vault::{ItemInfo, Vault};
+use url::Url;
+
+/// Profile id used when IT's policy names the server and the user has no profile yet.
+const MANAGED_PROFILE: &str = "managed";
+
+/// Network and keychain errors go out as themselves, so the shell maps them in one place.
+fn flat(e: AuthError) -> CoreError {
+    match e {
+        AuthError::Net(n) => CoreError::Net(n),
+        AuthError::Vault(v) => CoreError::Vault(v),
+        other => CoreError::Auth(other),
+    }
+}
+
+impl Core {
+    /// The account to sign in to: the server in force (policy or profile) and the profile id
+    /// its keychain items live under.
+    fn account(&self, username: Option<&str>) -> Result<Account, CoreError> {
+        let s = self.server().ok_or(CoreError::NoServer)?;
+        let server = Url::parse(&s.origin).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let profile = self
+            .config
+            .read()
+            .ok()
+            .and_then(|c| c.active().map(|p| p.id.clone()))
+            .unwrap_or_else(|| MANAGED_PROFILE.into());
+        let username = username
+            .map(str::to_string)
+            .or(s.username)
+            .unwrap_or_default();
+        Ok(Account {
+            profile,
+            server,
+            site: s.site,
+            username,
+        })
+    }
+
+    fn shared_pc(&self) -> bool {
+        // Policy key for shared hospital PCs, when policy has it; until then keep the default.
+        false
+    }
+
+    /// Password + code → signed in, or → enrollment (then [`Core::take_enrollment`] once and
+    /// [`Core::confirm_enrollment`] with the first code).
+    pub async fn sign_in_keychain(&self, req: SignInRequest) -> Result<SessionState, CoreError> {
+        req.validate_credentials()?;
+        let acct = self.account(Some(req.username.trim()))?;
+        let vault = Vault::open()?;
+        let auth = Authenticator::new(self.net.clone(), &vault)
+            .keep_refresh(!self.shared_pc())
+            .with_memory(self.sign_in.clone());
+        match auth.sign_in(&acct, req).await.map_err(flat)? {
+            SignInOutcome::SignedIn(s) => Ok(SessionState::SignedIn {
+                user: s.user,
+                until: s.until,
+            }),
+            SignInOutcome::NeedsEnrollment(e) => {
+                let user = e.user.clone();
+                self.sign_in.stash_enrollment(e);
+                Ok(SessionState::NeedsMfaEnrollment { user })
+            }
+        }
+    }
+
+    /// The authenticator to enroll, once; `None` afterwards (the QR is shown once).
+    pub fn take_enrollment(&self) -> Option<Enrollment> {
+        self.sign_in.take_enrollment()
+    }
+
+    pub async fn confirm_enrollment(&self, code: Secret) -> Result<SessionState, CoreError> {
+        let vault = Vault::open()?;
+        let auth = Authenticator::new(self.net.clone(), &vault)
+            .keep_refresh(!self.shared_pc())
+            .with_memory(self.sign_in.clone());
+        let user = auth.enrollment_pending(&self.account(None)?.profile);
+        let acct = self.account(user.as_deref())?;
+        let s = auth.confirm_enrollment(&acct, code).await.map_err(flat)?;
+        Ok(SessionState::SignedIn {
+            user: s.user,
+            until: s.until,
+        })
+    }
+
+    /// Renews the session now (the UI's timer, or after a 401).
+    pub async fn renew_session(&self) -> Result<SessionState, CoreError> {
+        let vault = Vault::open()?;
+        let auth = Authenticator::new(self.net.clone(), &vault)
+            .keep_refresh(!self.shared_pc())
+            .with_memory(self.sign_in.clone());
+        let acct = self.account(None)?;
+        let s = auth.refresh(&acct).await.map_err(flat)?;
+        Ok(SessionState::SignedIn {
+            user: s.user,
+            until: s.until,
+        })
+    }
+
+    /// What the UI shows, from the keychain's facts (no secret is read).
+    pub fn session_state(&self) -> Result<SessionState, CoreError> {
+        let vault = Vault::open()?;
+        let auth = Authenticator::new(self.net.clone(), &vault).with_memory(self.sign_in.clone());
+        let acct = match self.account(None) {
+            Ok(a) => a,
+            Err(CoreError::NoServer) => return Ok(SessionState::SignedOut),
+            Err(e) => return Err(e),
+        };
+        auth.state(&acct).map_err(flat)
+    }
+
+    /// Sign-out: the session and refresh token leave the keychain.
+    pub fn sign_out(&self) -> Result<SessionState, CoreError> {
+        let vault = Vault::open()?;
+        let auth = Authenticator::new(self.net.clone(), &vault).with_memory(self.sign_in.clone());
+        auth.sign_out(&self.account(None)?.profile).map_err(flat)?;
+        Ok(SessionState::SignedOut)
+    }
+
+    /// At start and on a timer: deletes expired keychain items; returns what went.
+    pub fn purge_expired_items(&self) -> Result<Vec<ItemInfo>, CoreError> {
+        let known: Vec<String> = self
+            .config
+            .read()
+            .map(|c| c.profiles.iter().map(|p| p.id.clone()).collect())
+            .unwrap_or_default();
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        Ok(Vault::open()?.purge_expired(&known, unix_now())?)
+    }
+}

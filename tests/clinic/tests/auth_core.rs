@@ -1,0 +1,153 @@
+//! The app's API surface (`Core`) signing in against the sandbox through the real network
+//! client, tokens in the real Secret Service (private throwaway gnome-keyring).
+
+use rounds_clinic_tests::auth_support::{
+    self as s, Case, PASSWORD, request, secret_tool_accounts, secret_tool_lookup,
+};
+use rounds_clinic_tests::{case, sandbox, temp_dir};
+use rounds_core::Core;
+use rounds_core::app::Environment;
+use rounds_core::auth::SessionState;
+use rounds_core::config::{Profile, UserConfig};
+use rounds_core::paths::Paths;
+use rounds_core::secret::Secret;
+
+fn main() {
+    let cases: &[Case] = &[case!(core_signs_in_enrolls_renews_and_signs_out_state_only)];
+    s::run(cases)
+}
+
+fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files_under(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+}
+
+async fn core_signs_in_enrolls_renews_and_signs_out_state_only() {
+    let sb = sandbox().await;
+    let root = temp_dir("core-auth");
+    let paths = Paths::under(&root);
+    let policy = root.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"mandatory": {"network": {"ca_bundle": sb.ready.ca_pem}}}).to_string(),
+    )
+    .expect("policy");
+    UserConfig {
+        profiles: vec![Profile {
+            id: "clinic".into(),
+            display_name: "Sandbox".into(),
+            server_url: url::Url::parse(&sb.ready.base_url).expect("url"),
+            site: sb.ready.site.clone(),
+            username: Some("drsmith".into()),
+        }],
+        active_profile: Some("clinic".into()),
+        ..UserConfig::default()
+    }
+    .save(&paths.config_file())
+    .expect("config");
+    let core = Core::load(Environment {
+        paths,
+        policy_override: Some(policy),
+    })
+    .expect("core");
+    assert_eq!(
+        core.session_state().expect("state"),
+        SessionState::SignedOut
+    );
+
+    let code = s::totp(&sb, "drsmith", 0).await;
+    let st = core
+        .sign_in_keychain(request("drsmith", PASSWORD, &code))
+        .await
+        .expect("sign in");
+    assert!(
+        matches!(&st, SessionState::SignedIn { user, .. } if user == "drsmith"),
+        "{st:?}"
+    );
+    let access = secret_tool_lookup("clinic/session").expect("token in keychain");
+    let refresh = secret_tool_lookup("clinic/refresh").expect("refresh in keychain");
+    let mut seen = vec![serde_json::to_string(&st).expect("json")];
+    let st = core.renew_session().await.expect("renew");
+    seen.push(serde_json::to_string(&st).expect("json"));
+    let access2 = secret_tool_lookup("clinic/session").expect("renewed");
+    assert_ne!(access, access2);
+    seen.push(serde_json::to_string(&core.session_state().expect("s")).expect("json"));
+    let st = core.sign_out().expect("out");
+    assert_eq!(st, SessionState::SignedOut);
+    assert_eq!(
+        secret_tool_accounts()
+            .into_iter()
+            .filter(|a| a.starts_with("clinic/"))
+            .collect::<Vec<_>>(),
+        ["clinic/client"]
+    );
+
+    // Enrollment through Core: the secret is handed out once.
+    let st = core
+        .sign_in_keychain(request("drjones", PASSWORD, ""))
+        .await
+        .expect("enroll");
+    assert_eq!(
+        st,
+        SessionState::NeedsMfaEnrollment {
+            user: "drjones".into()
+        }
+    );
+    assert_eq!(core.session_state().expect("s"), st);
+    seen.push(serde_json::to_string(&st).expect("json"));
+    let e = core.take_enrollment().expect("shown once");
+    assert!(core.take_enrollment().is_none(), "and only once");
+    let key = s::base32_decode(e.secret.expose()).expect("b32");
+    let totp_secret = e.secret.expose().to_string();
+    drop(e);
+    let code = s::totp_at(&key, s::sandbox_now(&sb).await);
+    let st = core
+        .confirm_enrollment(Secret::new(code.clone()))
+        .await
+        .expect("confirm");
+    assert!(
+        matches!(&st, SessionState::SignedIn { user, .. } if user == "drjones"),
+        "{st:?}"
+    );
+    seen.push(serde_json::to_string(&st).expect("json"));
+    let access3 = secret_tool_lookup("clinic/session").expect("jones token");
+    assert!(core.purge_expired_items().expect("purge").is_empty());
+
+    // What the UI saw holds no token, password or TOTP secret; nor does any file the core
+    // wrote under its own directories.
+    let secrets = [
+        access.as_str(),
+        access2.as_str(),
+        access3.as_str(),
+        refresh.as_str(),
+        PASSWORD,
+        totp_secret.as_str(),
+    ];
+    for msg in &seen {
+        for x in secrets {
+            assert!(!msg.contains(x), "state leaked a secret: {msg}");
+        }
+    }
+    let mut files = Vec::new();
+    files_under(&root, &mut files);
+    for f in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).expect("read")).to_string();
+        for x in secrets {
+            assert!(!text.contains(x), "{} holds a secret", f.display());
+        }
+    }
+    core.sign_out().expect("out");
+    rounds_core::vault::Vault::open()
+        .expect("vault")
+        .delete_profile("clinic")
+        .expect("clean");
+    let _ = std::fs::remove_dir_all(&root);
+}
