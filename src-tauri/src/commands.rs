@@ -30,6 +30,20 @@ pub async fn sign_in(
     Ok(core.sign_in(request).await?)
 }
 
+/// What the keychain says about this profile's session (no secret is read).
+#[tauri::command]
+#[specta::specta]
+pub fn session_state(core: State<'_, Core>) -> Result<SessionState, UiError> {
+    Ok(core.session_state()?)
+}
+
+/// One click: the session and the refresh token leave the keychain.
+#[tauri::command]
+#[specta::specta]
+pub fn sign_out(core: State<'_, Core>) -> Result<SessionState, UiError> {
+    Ok(core.sign_out()?)
+}
+
 /// "Managed by your organisation": every policy source and every setting it sets.
 #[tauri::command]
 #[specta::specta]
@@ -80,6 +94,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         app_info,
         check_server,
         sign_in,
+        session_state,
+        sign_out,
         ui_ready,
         policy_view,
         user_settings,

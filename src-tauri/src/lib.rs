@@ -55,6 +55,19 @@ pub fn run() {
         .manage(core)
         .manage(started)
         .invoke_handler(builder.invoke_handler())
+        .setup(|app| {
+            // Expired keychain items go at start, off the UI's path (the keychain may need a
+            // moment to answer), so they never linger for the next clinician.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || match handle.state::<Core>().purge_expired_items() {
+                Ok(gone) if !gone.is_empty() => {
+                    tracing::info!(count = gone.len(), "purged expired keychain items")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not purge expired keychain items"),
+            });
+            Ok(())
+        })
         .run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!(error = %e, "window system failed");

@@ -11,7 +11,11 @@ fails=0
 fail() { echo "check-deb: FAIL: $*" >&2; fails=$((fails + 1)); }
 ok() { echo "check-deb: ok: $*"; }
 
-[ -f "$deb" ] || { echo "check-deb: FAIL: no package at $deb (did the bundle step run?)" >&2; exit 1; }
+if [ ! -f "$deb" ]; then
+  echo "check-deb: FAIL: no package at $deb (did the bundle step run? is tauri.conf.json's version" \
+    "the one in Cargo.toml?); that directory holds: $(ls "$(dirname "$deb")" 2>/dev/null | tr '\n' ' ')" >&2
+  exit 1
+fi
 dpkg-deb --info "$deb" >/dev/null || { echo "check-deb: FAIL: $deb is not a readable .deb" >&2; exit 1; }
 
 # The version every part must agree on: [workspace.package] in Cargo.toml.
@@ -33,7 +37,8 @@ case "$maintainer" in
 esac
 
 depends=$(field Depends)
-for dep in libwebkit2gtk-4.1-0 libgtk-3-0; do
+# WebKitGTK + GTK (added by Tauri); libdbus-1-3: rounds-cli talks to the Secret Service itself.
+for dep in libwebkit2gtk-4.1-0 libgtk-3-0 libdbus-1-3; do
   # Whole names only: a comma-separated list, maybe with version constraints.
   if printf '%s\n' "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qx "$dep"; then
     ok "Depends has $dep"
@@ -44,7 +49,7 @@ done
 if printf '%s\n' "$(field Recommends)" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -qx gnome-keyring; then
   ok "Recommends has gnome-keyring (Secret Service)"
 else
-  fail "Recommends ('$(field Recommends)') lacks gnome-keyring: without a Secret Service the app cannot store sign-ins"
+  fail "Recommends ('$(field Recommends)') lacks gnome-keyring (the Secret Service the vault prefers to kernel keyutils)"
 fi
 
 description=$(field Description)

@@ -8,7 +8,7 @@ mod views;
 
 pub use views::*;
 
-use crate::auth::{AuthError, SignInRequest};
+use crate::auth::SignInRequest;
 use crate::config::UserConfig;
 use crate::error::CoreError;
 use crate::net::{NetClient, NetConfig, ProxyConfig, origin};
@@ -249,12 +249,11 @@ impl Core {
         })
     }
 
-    /// Validates the form now; the exchange with the server arrives with the sign-in issue.
+    /// Password + code → signed in (tokens in the keychain) or → authenticator enrollment.
     pub async fn sign_in(&self, req: SignInRequest) -> Result<SessionState, CoreError> {
         req.validate()?;
         self.server_url().ok_or(CoreError::NoServer)?;
-        tracing::info!("sign-in attempted; not available in this build");
-        Err(AuthError::NotAvailable.into())
+        self.sign_in_keychain(req).await
     }
 
     /// Everything support needs to know, none of it secret.

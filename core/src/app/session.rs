@@ -52,9 +52,9 @@ impl Core {
         })
     }
 
+    /// Shared hospital PC (IT policy `session.shared_pc`): no refresh token is kept.
     fn shared_pc(&self) -> bool {
-        // Policy key for shared hospital PCs, when policy has it; until then keep the default.
-        false
+        self.effective().session.shared_pc
     }
 
     /// Password + code → signed in, or → enrollment (then [`Core::take_enrollment`] once and

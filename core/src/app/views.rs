@@ -100,12 +100,8 @@ pub struct ServerCheck {
     pub encrypted: bool,
 }
 
-#[derive(Debug, Clone, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionState {
-    pub signed_in: bool,
-    pub username: Option<String>,
-}
+/// The session as the UI sees it (defined by `auth`): state only, never a token.
+pub use crate::auth::SessionState;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DoctorReport {

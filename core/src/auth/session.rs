@@ -15,6 +15,8 @@ pub enum SessionState {
     /// while a refresh token is kept).
     SignedIn {
         user: String,
+        // Typed as a plain JS number for the UI (u32 seconds last until 2106).
+        #[specta(type = u32)]
         until: i64,
     },
 }

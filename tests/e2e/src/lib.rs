@@ -184,6 +184,29 @@ pub fn default_policy(sandbox: &Sandbox) -> Value {
 /// Builds the system policy file from the started sandbox (its URL and CA exist only then).
 pub type PolicyFn = Box<dyn FnOnce(&Sandbox) -> Value + Send>;
 
+impl Sandbox {
+    /// The current TOTP code of a demo user, from the sandbox's control API (plain http on
+    /// loopback, so a raw request keeps this crate free of another HTTP client).
+    pub fn totp(&self, user: &str) -> Result<String> {
+        use std::io::{Read, Write};
+        let hostport = self
+            .control_url
+            .strip_prefix("http://")
+            .ok_or("control_url is not http://")?;
+        let mut s = std::net::TcpStream::connect(hostport)?;
+        write!(
+            s,
+            "GET /control/users/{user}/totp HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut resp = String::new();
+        s.read_to_string(&mut resp)?;
+        let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        let v: Value = serde_json::from_str(body.trim())
+            .map_err(|e| format!("control API answered {resp:?}: {e}"))?;
+        Ok(v["code"].as_str().ok_or("no code in answer")?.to_string())
+    }
+}
+
 /// How to set up the machine the app starts on.
 #[derive(Default)]
 pub struct Options {
@@ -385,6 +408,26 @@ impl Harness {
             }
         }
         pids
+    }
+
+    /// Runs a command in the app's own session (same D-Bus bus, keyring, HOME), e.g.
+    /// `secret-tool` to read the keychain independently of Rounds' code.
+    pub fn run_in_app_session(&self, program: &str, args: &[&str]) -> Result<String> {
+        let pid = *self.app_pids().first().ok_or("the app is not running")?;
+        let env = std::fs::read(format!("/proc/{pid}/environ"))?;
+        let mut cmd = Command::new(program);
+        cmd.args(args).env_clear();
+        for kv in env.split(|b| *b == 0).filter(|kv| !kv.is_empty()) {
+            if let Some((k, v)) = String::from_utf8_lossy(kv).split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+        let out = cmd.output()?;
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 
     /// Starts the app a second time exactly as the first (same user, display and session bus),

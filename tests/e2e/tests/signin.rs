@@ -57,18 +57,18 @@ async fn sign_in_screen_is_labelled_keyboard_ready_and_talks_tls_to_the_clinic()
     let shot = h.screenshot("signin").await?;
     println!("screenshot: {}", shot.display());
 
-    // Submitting reaches the core and comes back as a typed, plain-words error.
+    // Submitting reaches the clinic (wrong password) and comes back as a plain-words error
+    // beside the field; the form keeps the user name and clears both secrets.
     c.find(Locator::Css("button[type=submit]"))
         .await?
         .click()
         .await?;
-    let err = h.wait_for("[data-testid=form-error]").await?;
-    assert_eq!(
-        err.attr("data-code").await?.as_deref(),
-        Some("notAvailable")
-    );
-    // The single-use code is cleared; the password never appears in the page's text.
+    let err = h.wait_for("#password-error").await?.text().await?;
+    assert!(err.contains("not right"), "{err}");
     assert_eq!(code.prop("value").await?.as_deref(), Some(""));
+    let pw = c.find(Locator::Id("password")).await?;
+    assert_eq!(pw.prop("value").await?.as_deref(), Some(""));
+    assert_eq!(user.prop("value").await?.as_deref(), Some("drsmith"));
     let page = c.source().await?;
     assert!(
         !page.contains("correct horse"),

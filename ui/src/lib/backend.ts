@@ -14,7 +14,7 @@ import {
   type Field,
   type ServerCheck,
   type ServerInfo_Serialize,
-  type SessionState_Serialize,
+  type SessionState,
   type SignInRequest,
   type UiError_Serialize,
 } from "./bindings";
@@ -23,7 +23,6 @@ import {
 // (`_Deserialize`); the UI only ever receives, so it names the sent shapes.
 export type AppInfo = AppInfo_Serialize;
 export type ServerInfo = ServerInfo_Serialize;
-export type SessionState = SessionState_Serialize;
 export type UiError = UiError_Serialize;
 export type PolicyView = PolicyView_Serialize;
 export type SourceReport = SourceReport_Serialize;
@@ -32,6 +31,7 @@ export type {
   Field,
   Origin,
   ServerCheck,
+  SessionState,
   SettingValue,
   SettingView,
   SignInRequest,
@@ -44,6 +44,8 @@ export interface Backend {
   appInfo(): Promise<AppInfo>;
   checkServer(): Promise<Outcome<ServerCheck>>;
   signIn(request: SignInRequest): Promise<Outcome<SessionState>>;
+  sessionState(): Promise<Outcome<SessionState>>;
+  signOut(): Promise<Outcome<SessionState>>;
   policyView(): Promise<PolicyView>;
   userSettings(): Promise<UserSetting[]>;
   setUserSetting(key: string, value: SettingValue): Promise<Outcome<UserSetting[]>>;
@@ -75,6 +77,8 @@ export const tauriBackend: Backend = {
   appInfo: () => commands.appInfo(),
   checkServer: () => call(() => commands.checkServer()),
   signIn: (request) => call(() => commands.signIn(request)),
+  sessionState: () => call(() => commands.sessionState()),
+  signOut: () => call(() => commands.signOut()),
   policyView: () => commands.policyView(),
   userSettings: () => commands.userSettings(),
   setUserSetting: (key, value) => call(() => commands.setUserSetting(key, value)),

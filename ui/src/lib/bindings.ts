@@ -11,7 +11,11 @@ export const commands = {
 	/**  Reaches the clinic server over a verified TLS connection, sending no credential. */
 	checkServer: () => typedError<ServerCheck, UiError_Serialize>(__TAURI_INVOKE("check_server")),
 	/**  Password + TOTP sign-in. The secrets arrive here and never go back to the webview. */
-	signIn: (request: SignInRequest) => typedError<SessionState_Serialize, UiError_Serialize>(__TAURI_INVOKE("sign_in", { request })),
+	signIn: (request: SignInRequest) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_in", { request })),
+	/**  What the keychain says about this profile's session (no secret is read). */
+	sessionState: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("session_state")),
+	/**  One click: the session and the refresh token leave the keychain. */
+	signOut: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_out")),
 	/**
 	 *  The UI calls this once its first screen has painted (two animation frames after mount).
 	 *  The time goes to the log; `ROUNDS_REPORT_STARTUP=1` also prints it for the footprint bench.
@@ -123,17 +127,17 @@ export type ServerInfo_Serialize = {
 	username: string | null,
 };
 
-export type SessionState = SessionState_Serialize | SessionState_Deserialize;
-
-export type SessionState_Deserialize = {
-	signedIn: boolean,
-	username?: string | null,
-};
-
-export type SessionState_Serialize = {
-	signedIn: boolean,
-	username: string | null,
-};
+export type SessionState = { state: "signedOut" } | 
+/**
+ *  Password accepted; the user must enroll an authenticator (QR shown once) and confirm
+ *  it with the first code before anything else.
+ */
+{ state: "needsMfaEnrollment"; user: string } | 
+/**
+ *  `until`: unix seconds when the current access token ends (it is renewed before that
+ *  while a refresh token is kept).
+ */
+{ state: "signedIn"; user: string; until: number };
 
 /**  A new value for a user setting, typed so the UI cannot send the wrong shape. */
 export type SettingValue = { kind: "toggle"; value: boolean } | { kind: "choice"; value: string };

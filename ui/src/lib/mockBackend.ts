@@ -134,7 +134,9 @@ export function mockBackend(over: {
       over.check ?? { ok: true, value: { origin: info.server?.origin ?? "", encrypted: true } },
     signIn: async (req) => {
       signInCalls.push(req);
-      return over.signIn ?? { ok: true, value: { signedIn: true, username: req.username } };
+      return over.signIn ?? { ok: true, value: { state: "signedIn", user: req.username, until: 1_900_000_000 } };
     },
+    sessionState: async () => ({ ok: true, value: { state: "signedOut" } }),
+    signOut: async () => ({ ok: true, value: { state: "signedOut" } }),
   };
 }
