@@ -50,7 +50,12 @@ setup-driver: $(TAURI_DRIVER)
 $(TAURI_DRIVER):
 	cargo install tauri-driver --version ^2 --locked
 
-ui: setup-node
+# Rebuild the bundle only when its sources change: the shell embeds ui/dist and recompiles
+# whenever it is rewritten (3 s in debug, ~2.5 min in release).
+UI_SRC := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts \
+  ui/tsconfig.json package.json package-lock.json
+ui: setup-node ui/dist/index.html
+ui/dist/index.html: $(UI_SRC)
 	npm run --silent build
 
 build: setup ui

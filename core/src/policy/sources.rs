@@ -121,8 +121,11 @@ pub fn platform_sources(override_file: Option<PathBuf>) -> Vec<Box<dyn PolicySou
     let file = override_file.unwrap_or_else(|| {
         if cfg!(target_os = "linux") {
             PathBuf::from(super::LINUX_POLICY_PATH)
+        } else if cfg!(target_os = "macos") {
+            // Not inside Rounds.app: adding a file there would break its code signature.
+            PathBuf::from("/Library/Application Support/Rounds/policy.json")
         } else {
-            // Beside the installed executable, where an MSI/pkg can drop it.
+            // Beside the installed executable, where the MSI/NSIS installer can drop it.
             std::env::current_exe()
                 .ok()
                 .and_then(|p| p.parent().map(|d| d.join("policy.json")))
