@@ -2,7 +2,10 @@
 
 use crate::error::UiError;
 use rounds_core::Core;
-use rounds_core::app::{AppInfo, PolicyView, ServerCheck, SessionState, SettingValue, UserSetting};
+use rounds_core::app::{
+    AppInfo, EnrollmentCode, EnrollmentView, PolicyView, ServerCheck, SessionState, SettingValue,
+    UserSetting,
+};
 use rounds_core::auth::SignInRequest;
 use tauri::State;
 
@@ -28,6 +31,24 @@ pub async fn sign_in(
     request: SignInRequest,
 ) -> Result<SessionState, UiError> {
     Ok(core.sign_in(request).await?)
+}
+
+/// The authenticator to set up, once: the QR code and the key for typing by hand. The one
+/// secret that goes to the webview, because the clinician must see it to enroll.
+#[tauri::command]
+#[specta::specta]
+pub fn take_enrollment(core: State<'_, Core>) -> Result<Option<EnrollmentView>, UiError> {
+    Ok(core.enrollment_view()?)
+}
+
+/// The first code from the newly set-up authenticator: confirms it and signs in.
+#[tauri::command]
+#[specta::specta]
+pub async fn confirm_enrollment(
+    core: State<'_, Core>,
+    request: EnrollmentCode,
+) -> Result<SessionState, UiError> {
+    Ok(core.confirm_enrollment(request.code).await?)
 }
 
 /// What the keychain says about this profile's session (no secret is read).
@@ -96,6 +117,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         sign_in,
         session_state,
         sign_out,
+        take_enrollment,
+        confirm_enrollment,
         ui_ready,
         policy_view,
         user_settings,

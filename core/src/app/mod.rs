@@ -2,10 +2,12 @@
 //!
 //! Every method returns plain serializable state for the UI; nothing here ever returns a secret.
 
+mod enroll;
 mod labels;
 mod session;
 mod views;
 
+pub use enroll::{EnrollmentCode, EnrollmentView};
 pub use views::*;
 
 use crate::auth::SignInRequest;
@@ -250,8 +252,10 @@ impl Core {
     }
 
     /// Password + code → signed in (tokens in the keychain) or → authenticator enrollment.
+    /// The code may be empty only for a clinician who has no authenticator yet: the server then
+    /// answers with enrollment; an enrolled one gets `MfaRequired` ("enter the code").
     pub async fn sign_in(&self, req: SignInRequest) -> Result<SessionState, CoreError> {
-        req.validate()?;
+        req.validate_credentials()?;
         self.server_url().ok_or(CoreError::NoServer)?;
         self.sign_in_keychain(req).await
     }

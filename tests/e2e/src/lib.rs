@@ -5,6 +5,8 @@
 //! Nothing is mocked: the app talks TLS to the sandbox with the CA the sandbox made at start,
 //! handed over through a policy file the way hospital IT would.
 
+pub mod authenticator;
+
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};

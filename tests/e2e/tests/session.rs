@@ -86,3 +86,53 @@ async fn sign_in_keeps_tokens_in_the_keychain_and_sign_out_wipes_them() -> Resul
     assert!(!logs.contains(PASSWORD) && !logs.contains(&code), "{logs}");
     h.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinician_without_mfa_enrolls_before_anything_else() -> Result<()> {
+    let h = Harness::start().await?;
+    let c = &h.client;
+    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
+        .await?;
+    h.wait_for("#username").await?.send_keys("drjones").await?;
+    c.find(Locator::Id("password"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
+    // No authenticator yet, so no code to give: the password alone leads to enrollment.
+    c.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+
+    h.wait_for("[data-testid=enroll] img.qr").await?;
+    let key = h.wait_for("[data-testid=manual-key]").await?.text().await?;
+    h.screenshot("enroll").await?;
+    let code = rounds_e2e::authenticator::code_now(&key).ok_or("manual key is not base32")?;
+    c.find(Locator::Id("enroll-code"))
+        .await?
+        .send_keys(&code)
+        .await?;
+    c.find(Locator::XPath(
+        "//button[normalize-space()='Confirm and sign in']",
+    ))
+    .await?
+    .click()
+    .await?;
+    let who = h
+        .wait_for("[data-testid=signed-in-user]")
+        .await?
+        .text()
+        .await?;
+    assert_eq!(who, "drjones");
+    // The key left the page with the enrollment screen and was never logged or stored.
+    let page = c.source().await?;
+    let compact: String = key.split_whitespace().collect();
+    assert!(!page.contains(&key) && !page.contains(&compact));
+    assert!(!h.app_logs().contains(&compact));
+    let items = h.run_in_app_session(
+        "secret-tool",
+        &["search", "--all", "service", "app.rounds.desktop"],
+    )?;
+    assert!(!items.contains(&compact), "the TOTP key must not be stored");
+    h.stop().await
+}

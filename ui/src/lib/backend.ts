@@ -4,6 +4,7 @@
 import {
   commands,
   type AppInfo_Serialize,
+  type EnrollmentView,
   type Origin,
   type PolicyView_Serialize,
   type SettingValue,
@@ -27,6 +28,7 @@ export type UiError = UiError_Serialize;
 export type PolicyView = PolicyView_Serialize;
 export type SourceReport = SourceReport_Serialize;
 export type {
+  EnrollmentView,
   ErrorCode,
   Field,
   Origin,
@@ -45,6 +47,9 @@ export interface Backend {
   checkServer(): Promise<Outcome<ServerCheck>>;
   signIn(request: SignInRequest): Promise<Outcome<SessionState>>;
   sessionState(): Promise<Outcome<SessionState>>;
+  /** The authenticator to set up, once (then null). */
+  takeEnrollment(): Promise<Outcome<EnrollmentView | null>>;
+  confirmEnrollment(code: string): Promise<Outcome<SessionState>>;
   signOut(): Promise<Outcome<SessionState>>;
   policyView(): Promise<PolicyView>;
   userSettings(): Promise<UserSetting[]>;
@@ -78,6 +83,8 @@ export const tauriBackend: Backend = {
   checkServer: () => call(() => commands.checkServer()),
   signIn: (request) => call(() => commands.signIn(request)),
   sessionState: () => call(() => commands.sessionState()),
+  takeEnrollment: () => call(() => commands.takeEnrollment()),
+  confirmEnrollment: (code) => call(() => commands.confirmEnrollment({ code })),
   signOut: () => call(() => commands.signOut()),
   policyView: () => commands.policyView(),
   userSettings: () => commands.userSettings(),

@@ -17,6 +17,13 @@ export const commands = {
 	/**  One click: the session and the refresh token leave the keychain. */
 	signOut: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_out")),
 	/**
+	 *  The authenticator to set up, once: the QR code and the key for typing by hand. The one
+	 *  secret that goes to the webview, because the clinician must see it to enroll.
+	 */
+	takeEnrollment: () => typedError<EnrollmentView | null, UiError_Serialize>(__TAURI_INVOKE("take_enrollment")),
+	/**  The first code from the newly set-up authenticator: confirms it and signs in. */
+	confirmEnrollment: (request: EnrollmentCode) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("confirm_enrollment", { request })),
+	/**
 	 *  The UI calls this once its first screen has painted (two animation frames after mount).
 	 *  The time goes to the log; `ROUNDS_REPORT_STARTUP=1` also prints it for the footprint bench.
 	 */
@@ -65,6 +72,19 @@ export type ChoiceOption = {
 };
 
 export type Control = { kind: "toggle"; value: boolean } | { kind: "choice"; value: string; options: ChoiceOption[] };
+
+/**  The first code from the newly set-up authenticator, as the UI sends it. */
+export type EnrollmentCode = {
+	code: string,
+};
+
+export type EnrollmentView = {
+	user: string,
+	/**  `data:image/svg+xml;base64,…` of the otpauth:// QR code (CSP allows data: images only). */
+	qrImage: string,
+	/**  The base32 seed in groups of four, for typing into an authenticator by hand. */
+	manualKey: string,
+};
 
 export type ErrorCode = "invalidInput" | "mfaRequired" | "sessionExpired" | "offline" | "certificateRejected" | "serverError" | "policyLocked" | "policyInvalid" | "keychainUnavailable" | "notConfigured" | "notAvailable" | "internal";
 

@@ -137,6 +137,11 @@ export function mockBackend(over: {
       return over.signIn ?? { ok: true, value: { state: "signedIn", user: req.username, until: 1_900_000_000 } };
     },
     sessionState: async () => ({ ok: true, value: { state: "signedOut" } }),
+    takeEnrollment: async () => ({
+      ok: true,
+      value: { user: "drjones", qrImage: "data:image/svg+xml;base64,PHN2Zy8+", manualKey: "JBSW Y3DP" },
+    }),
+    confirmEnrollment: async () => ({ ok: true, value: { state: "signedIn", user: "drjones", until: 1_900_000_000 } }),
     signOut: async () => ({ ok: true, value: { state: "signedOut" } }),
   };
 }
