@@ -6,6 +6,7 @@
 //! handed over through a policy file the way hospital IT would.
 
 pub mod authenticator;
+pub mod scan;
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 use serde_json::{Value, json};
@@ -187,25 +188,46 @@ pub fn default_policy(sandbox: &Sandbox) -> Value {
 pub type PolicyFn = Box<dyn FnOnce(&Sandbox) -> Value + Send>;
 
 impl Sandbox {
-    /// The current TOTP code of a demo user, from the sandbox's control API (plain http on
-    /// loopback, so a raw request keeps this crate free of another HTTP client).
-    pub fn totp(&self, user: &str) -> Result<String> {
+    /// One request to the sandbox's control API (plain http on loopback, so a raw request keeps
+    /// this crate free of another HTTP client). Returns the JSON body.
+    pub fn control(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
         use std::io::{Read, Write};
         let hostport = self
             .control_url
             .strip_prefix("http://")
             .ok_or("control_url is not http://")?;
+        let payload = body.map(|b| b.to_string()).unwrap_or_default();
         let mut s = std::net::TcpStream::connect(hostport)?;
         write!(
             s,
-            "GET /control/users/{user}/totp HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+            payload.len()
         )?;
         let mut resp = String::new();
         s.read_to_string(&mut resp)?;
-        let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        let v: Value = serde_json::from_str(body.trim())
-            .map_err(|e| format!("control API answered {resp:?}: {e}"))?;
+        let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+        if !head.starts_with("HTTP/1.1 2") {
+            return Err(format!("control API {method} {path}: {head}").into());
+        }
+        Ok(serde_json::from_str(body.trim()).unwrap_or(Value::Null))
+    }
+
+    /// The current TOTP code of an enrolled user.
+    pub fn totp(&self, user: &str) -> Result<String> {
+        let v = self.control("GET", &format!("/control/users/{user}/totp"), None)?;
         Ok(v["code"].as_str().ok_or("no code in answer")?.to_string())
+    }
+
+    /// Adds a clinician who has no authenticator yet, with a password that exists nowhere
+    /// else (so a scan for it cannot be fooled by docs or fixtures that mention demo ones).
+    pub fn add_unenrolled_user(&self, username: &str, password: &str) -> Result<()> {
+        self.control(
+            "POST",
+            "/control/users",
+            Some(&json!({"username": username, "password": password, "mfa": "must_enroll"})),
+        )?;
+        Ok(())
     }
 }
 
