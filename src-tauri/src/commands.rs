@@ -58,6 +58,13 @@ pub fn session_state(core: State<'_, Core>) -> Result<SessionState, UiError> {
     Ok(core.session_state()?)
 }
 
+/// Renews the session with the stored refresh token (the UI calls it before `until`).
+#[tauri::command]
+#[specta::specta]
+pub async fn renew_session(core: State<'_, Core>) -> Result<SessionState, UiError> {
+    Ok(core.renew_session().await?)
+}
+
 /// One click: the session and the refresh token leave the keychain.
 #[tauri::command]
 #[specta::specta]
@@ -116,6 +123,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         check_server,
         sign_in,
         session_state,
+        renew_session,
         sign_out,
         take_enrollment,
         confirm_enrollment,

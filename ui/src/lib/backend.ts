@@ -51,6 +51,8 @@ export interface Backend {
   takeEnrollment(): Promise<Outcome<EnrollmentView | null>>;
   confirmEnrollment(code: string): Promise<Outcome<SessionState>>;
   signOut(): Promise<Outcome<SessionState>>;
+  /** Renews the session from the keychain's refresh token, before it ends. */
+  renewSession(): Promise<Outcome<SessionState>>;
   policyView(): Promise<PolicyView>;
   userSettings(): Promise<UserSetting[]>;
   setUserSetting(key: string, value: SettingValue): Promise<Outcome<UserSetting[]>>;
@@ -86,6 +88,7 @@ export const tauriBackend: Backend = {
   takeEnrollment: () => call(() => commands.takeEnrollment()),
   confirmEnrollment: (code) => call(() => commands.confirmEnrollment({ code })),
   signOut: () => call(() => commands.signOut()),
+  renewSession: () => call(() => commands.renewSession()),
   policyView: () => commands.policyView(),
   userSettings: () => commands.userSettings(),
   setUserSetting: (key, value) => call(() => commands.setUserSetting(key, value)),

@@ -14,6 +14,8 @@ export const commands = {
 	signIn: (request: SignInRequest) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_in", { request })),
 	/**  What the keychain says about this profile's session (no secret is read). */
 	sessionState: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("session_state")),
+	/**  Renews the session with the stored refresh token (the UI calls it before `until`). */
+	renewSession: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("renew_session")),
 	/**  One click: the session and the refresh token leave the keychain. */
 	signOut: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_out")),
 	/**

@@ -13,6 +13,7 @@ import type {
 
 export interface MockBackend extends Backend {
   signInCalls: SignInRequest[];
+  renewCalls: number;
   settingCalls: [string, unknown][];
 }
 
@@ -81,6 +82,7 @@ export function mockBackend(over: {
   info?: Partial<AppInfo>;
   check?: Outcome<ServerCheck>;
   signIn?: Outcome<SessionState>;
+  renew?: Outcome<SessionState>;
 } = {}): MockBackend {
   const info: AppInfo = {
     version: "0.0.0-test",
@@ -143,5 +145,10 @@ export function mockBackend(over: {
     }),
     confirmEnrollment: async () => ({ ok: true, value: { state: "signedIn", user: "drjones", until: 1_900_000_000 } }),
     signOut: async () => ({ ok: true, value: { state: "signedOut" } }),
+    renewCalls: 0,
+    async renewSession() {
+      this.renewCalls += 1;
+      return over.renew ?? { ok: true, value: { state: "signedIn", user: "drsmith", until: 1_900_003_600 } };
+    },
   };
 }
