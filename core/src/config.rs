@@ -21,6 +21,11 @@ pub enum ConfigError {
     Parse { path: PathBuf, detail: String },
     #[error("settings file {path}: {detail}")]
     Invalid { path: PathBuf, detail: String },
+    #[error("could not save settings file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -80,7 +85,7 @@ impl UserConfig {
 
     /// Writes the file atomically (temp file + rename), so a crash never leaves half a file.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
-        let io = |source| ConfigError::Read {
+        let io = |source| ConfigError::Write {
             path: path.into(),
             source,
         };

@@ -141,6 +141,10 @@ impl From<CoreError> for UiError {
                 C::PolicyInvalid,
                 "Your organisation's settings for Rounds could not be read, so safe defaults are in use. Tell IT.",
             ),
+            CoreError::Config(rounds_core::config::ConfigError::Write { .. }) => Self::new(
+                C::Internal,
+                "Your setting could not be saved on this computer. Nothing else changed; try again, and tell IT if it keeps happening.",
+            ),
             CoreError::Config(_) => Self::new(
                 C::Internal,
                 "Your Rounds settings file could not be read. Safe defaults are in use.",

@@ -19,19 +19,14 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    // The log level is IT's to set; read it before anything else logs.
-    let level = rounds_core::policy::Policy::load(&rounds_core::policy::platform_sources(
-        env.policy_override.clone(),
-    ))
-    .resolve(&Default::default())
-    .effective
-    .logging
-    .level;
+    // The log level is IT's to set: read the policy once, before anything else logs.
+    let policy = env.load_policy();
+    let level = policy.resolve(&Default::default()).effective.logging.level;
     let _log = rounds_core::logging::init(&env.paths.log_dir, level.as_str())
         .map_err(|e| eprintln!("Rounds: logging disabled: {e}"))
         .ok();
     tracing::info!(version = rounds_core::VERSION, "starting");
-    let core = match Core::load(env) {
+    let core = match Core::with_policy(env, policy) {
         Ok(c) => {
             tracing::info!(ms = started.0.elapsed().as_millis(), "core loaded");
             c

@@ -15,7 +15,7 @@ use crate::config::UserConfig;
 use crate::error::CoreError;
 use crate::net::{NetClient, NetConfig, ProxyConfig, origin};
 use crate::paths::Paths;
-use crate::policy::{self, Effective, Origin, Policy, Resolved, USER_KEYS};
+use crate::policy::{self, Effective, Entry, Origin, Policy, Resolved, USER_KEYS};
 use crate::vault::Vault;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -44,6 +44,11 @@ impl Environment {
             policy_override,
         })
     }
+
+    /// Reads IT's policy from this platform's sources (cheap: a few small files).
+    pub fn load_policy(&self) -> Policy {
+        Policy::load(&policy::platform_sources(self.policy_override.clone()))
+    }
 }
 
 pub struct Core {
@@ -58,7 +63,18 @@ pub struct Core {
 
 impl Core {
     pub fn load(env: Environment) -> Result<Self, CoreError> {
-        let policy = Policy::load(&policy::platform_sources(env.policy_override.clone()));
+        let policy = env.load_policy();
+        Self::with_policy(env, policy)
+    }
+
+    /// For a caller that needed the policy before the core (the shell reads the log level from
+    /// it before logging starts), so it is read once.
+    pub fn with_policy(env: Environment, policy: Policy) -> Result<Self, CoreError> {
+        for r in policy.reports() {
+            if let Some(problem) = &r.problem {
+                tracing::warn!(source = %r.name, error = %problem, "policy rejected; secure defaults kept");
+            }
+        }
         let (config, config_problem) = match UserConfig::load(&env.paths.config_file()) {
             Ok(c) => (c, None),
             Err(e) => {
@@ -147,13 +163,7 @@ impl Core {
             .entries
             .iter()
             .filter(|e| matches!(e.origin, Origin::Mandatory(_) | Origin::Recommended(_)))
-            .map(|e| SettingView {
-                key: e.key.clone(),
-                label: labels::label(&e.key),
-                value: labels::show(&e.key, &e.value),
-                origin: e.origin.clone(),
-                locked: e.origin.locked(),
-            })
+            .map(setting_view)
             .collect();
         PolicyView {
             managed: self.policy.managed(),
@@ -165,17 +175,7 @@ impl Core {
 
     /// Every setting in force with its origin (for `rounds-cli policy show`).
     pub fn all_settings(&self) -> Vec<SettingView> {
-        self.resolved()
-            .entries
-            .iter()
-            .map(|e| SettingView {
-                key: e.key.clone(),
-                label: labels::label(&e.key),
-                value: labels::show(&e.key, &e.value),
-                origin: e.origin.clone(),
-                locked: e.origin.locked(),
-            })
-            .collect()
+        self.resolved().entries.iter().map(setting_view).collect()
     }
 
     /// The settings screen: what the user may change, and what policy locked.
@@ -270,6 +270,16 @@ impl Core {
             config_problem: self.config_problem.clone(),
             paths: self.env.paths.clone(),
         }
+    }
+}
+
+fn setting_view(e: &Entry) -> SettingView {
+    SettingView {
+        key: e.key.clone(),
+        label: labels::label(&e.key),
+        value: labels::show(&e.key, &e.value),
+        origin: e.origin.clone(),
+        locked: e.origin.locked(),
     }
 }
 

@@ -9,6 +9,7 @@
 use super::Core;
 use crate::auth::{
     Account, AuthError, Authenticator, Enrollment, SessionState, SignInOutcome, SignInRequest,
+    SignedIn,
 };
 use crate::error::CoreError;
 use crate::secret::Secret;
@@ -57,20 +58,23 @@ impl Core {
         self.effective().session.shared_pc
     }
 
+    /// The authenticator every session operation uses: this core's network client, the
+    /// process-wide sign-in memory, and the shared-PC rule for refresh tokens.
+    fn authenticator<'v>(&self, vault: &'v Vault) -> Authenticator<'v, crate::net::NetClient> {
+        Authenticator::new(self.net.clone(), vault)
+            .keep_refresh(!self.shared_pc())
+            .with_memory(self.sign_in.clone())
+    }
+
     /// Password + code → signed in, or → enrollment (then [`Core::take_enrollment`] once and
     /// [`Core::confirm_enrollment`] with the first code).
     pub async fn sign_in_keychain(&self, req: SignInRequest) -> Result<SessionState, CoreError> {
         req.validate_credentials()?;
         let acct = self.account(Some(req.username.trim()))?;
         let vault = Vault::open()?;
-        let auth = Authenticator::new(self.net.clone(), &vault)
-            .keep_refresh(!self.shared_pc())
-            .with_memory(self.sign_in.clone());
+        let auth = self.authenticator(&vault);
         match auth.sign_in(&acct, req).await.map_err(flat)? {
-            SignInOutcome::SignedIn(s) => Ok(SessionState::SignedIn {
-                user: s.user,
-                until: s.until,
-            }),
+            SignInOutcome::SignedIn(s) => Ok(signed_in(s)),
             SignInOutcome::NeedsEnrollment(e) => {
                 let user = e.user.clone();
                 self.sign_in.stash_enrollment(e);
@@ -86,36 +90,26 @@ impl Core {
 
     pub async fn confirm_enrollment(&self, code: Secret) -> Result<SessionState, CoreError> {
         let vault = Vault::open()?;
-        let auth = Authenticator::new(self.net.clone(), &vault)
-            .keep_refresh(!self.shared_pc())
-            .with_memory(self.sign_in.clone());
+        let auth = self.authenticator(&vault);
         let user = auth.enrollment_pending(&self.account(None)?.profile);
         let acct = self.account(user.as_deref())?;
         let s = auth.confirm_enrollment(&acct, code).await.map_err(flat)?;
-        Ok(SessionState::SignedIn {
-            user: s.user,
-            until: s.until,
-        })
+        Ok(signed_in(s))
     }
 
     /// Renews the session now (the UI's timer, or after a 401).
     pub async fn renew_session(&self) -> Result<SessionState, CoreError> {
         let vault = Vault::open()?;
-        let auth = Authenticator::new(self.net.clone(), &vault)
-            .keep_refresh(!self.shared_pc())
-            .with_memory(self.sign_in.clone());
+        let auth = self.authenticator(&vault);
         let acct = self.account(None)?;
         let s = auth.refresh(&acct).await.map_err(flat)?;
-        Ok(SessionState::SignedIn {
-            user: s.user,
-            until: s.until,
-        })
+        Ok(signed_in(s))
     }
 
     /// What the UI shows, from the keychain's facts (no secret is read).
     pub fn session_state(&self) -> Result<SessionState, CoreError> {
         let vault = Vault::open()?;
-        let auth = Authenticator::new(self.net.clone(), &vault).with_memory(self.sign_in.clone());
+        let auth = self.authenticator(&vault);
         let acct = match self.account(None) {
             Ok(a) => a,
             Err(CoreError::NoServer) => return Ok(SessionState::SignedOut),
@@ -127,7 +121,7 @@ impl Core {
     /// Sign-out: the session and refresh token leave the keychain.
     pub fn sign_out(&self) -> Result<SessionState, CoreError> {
         let vault = Vault::open()?;
-        let auth = Authenticator::new(self.net.clone(), &vault).with_memory(self.sign_in.clone());
+        let auth = self.authenticator(&vault);
         auth.sign_out(&self.account(None)?.profile).map_err(flat)?;
         Ok(SessionState::SignedOut)
     }
@@ -141,5 +135,12 @@ impl Core {
             .unwrap_or_default();
         let known: Vec<&str> = known.iter().map(String::as_str).collect();
         Ok(Vault::open()?.purge_expired(&known, unix_now())?)
+    }
+}
+
+fn signed_in(s: SignedIn) -> SessionState {
+    SessionState::SignedIn {
+        user: s.user,
+        until: s.until,
     }
 }

@@ -89,10 +89,8 @@ impl Policy {
                     (SourceStatus::Active, None)
                 }
                 Ok(None) => (s.absent_status(), None),
-                Err(e) => {
-                    tracing::warn!(source = s.name(), error = %e, "policy rejected; secure defaults kept");
-                    (SourceStatus::Rejected, Some(e.to_string()))
-                }
+                // Logged by whoever applies the policy (`Core`), once logging is up.
+                Err(e) => (SourceStatus::Rejected, Some(e.to_string())),
             };
             p.reports.push(SourceReport {
                 name: s.name().into(),
