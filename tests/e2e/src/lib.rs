@@ -434,19 +434,25 @@ impl Harness {
         pids
     }
 
-    /// Runs a command in the app's own session (same D-Bus bus, keyring, HOME), e.g.
-    /// `secret-tool` to read the keychain independently of Rounds' code.
-    pub fn run_in_app_session(&self, program: &str, args: &[&str]) -> Result<String> {
+    /// A command that runs exactly as the app does: same user, HOME, display, D-Bus session
+    /// and keyring (its environment copied from /proc).
+    fn command_like_app(&self, program: impl AsRef<std::ffi::OsStr>) -> Result<Command> {
         let pid = *self.app_pids().first().ok_or("the app is not running")?;
         let env = std::fs::read(format!("/proc/{pid}/environ"))?;
         let mut cmd = Command::new(program);
-        cmd.args(args).env_clear();
+        cmd.env_clear();
         for kv in env.split(|b| *b == 0).filter(|kv| !kv.is_empty()) {
             if let Some((k, v)) = String::from_utf8_lossy(kv).split_once('=') {
                 cmd.env(k, v);
             }
         }
-        let out = cmd.output()?;
+        Ok(cmd)
+    }
+
+    /// Runs a command in the app's own session, e.g. `secret-tool` to read the keychain
+    /// independently of Rounds' code.
+    pub fn run_in_app_session(&self, program: &str, args: &[&str]) -> Result<String> {
+        let out = self.command_like_app(program)?.args(args).output()?;
         Ok(format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -454,20 +460,77 @@ impl Harness {
         ))
     }
 
-    /// Starts the app a second time exactly as the first (same user, display and session bus),
-    /// as a clinician double-clicking the icon again would.
+    /// Starts the app a second time exactly as the first, as a clinician double-clicking the
+    /// icon again would.
     pub fn launch_again(&self) -> Result<Child> {
-        let pid = *self.app_pids().first().ok_or("the app is not running")?;
-        let env = std::fs::read(format!("/proc/{pid}/environ"))?;
-        let mut cmd = Command::new(&self.app);
-        cmd.env_clear().stdout(Stdio::null()).stderr(Stdio::null());
-        for kv in env.split(|b| *b == 0).filter(|kv| !kv.is_empty()) {
-            let text = String::from_utf8_lossy(kv);
-            if let Some((k, v)) = text.split_once('=') {
-                cmd.env(k, v);
-            }
+        Ok(self
+            .command_like_app(&self.app)?
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?)
+    }
+
+    /// Fills the sign-in form and submits it. `user: None` keeps the user name already there
+    /// (the form keeps it after a failed attempt); `code: None` leaves the code empty.
+    pub async fn submit_sign_in(
+        &self,
+        user: Option<&str>,
+        password: &str,
+        code: Option<&str>,
+    ) -> Result<()> {
+        if let Some(u) = user {
+            self.wait_for("#username").await?.send_keys(u).await?;
         }
-        Ok(cmd.spawn()?)
+        self.client
+            .find(Locator::Id("password"))
+            .await?
+            .send_keys(password)
+            .await?;
+        if let Some(c) = code {
+            self.client
+                .find(Locator::Id("totp"))
+                .await?
+                .send_keys(c)
+                .await?;
+        }
+        self.client
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// On the enrollment screen: reads the key shown for typing by hand, answers with the
+    /// current code from a test authenticator, and confirms. Returns (key as shown, code).
+    pub async fn enroll_with_test_authenticator(&self) -> Result<(String, String)> {
+        let key = self
+            .wait_for("[data-testid=manual-key]")
+            .await?
+            .text()
+            .await?;
+        let code = authenticator::code_now(&key).ok_or("manual key is not base32")?;
+        self.client
+            .find(Locator::Id("enroll-code"))
+            .await?
+            .send_keys(&code)
+            .await?;
+        self.client
+            .find(Locator::XPath(
+                "//button[normalize-space()='Confirm and sign in']",
+            ))
+            .await?
+            .click()
+            .await?;
+        Ok((key, code))
+    }
+
+    /// What libsecret's own tool lists for Rounds in the app's keyring (attributes and secrets).
+    pub fn keychain_listing(&self) -> Result<String> {
+        self.run_in_app_session(
+            "secret-tool",
+            &["search", "--all", "service", "app.rounds.desktop"],
+        )
     }
 
     pub async fn stop(self) -> Result<()> {

@@ -1,7 +1,7 @@
 //! The secret scan: looks for secrets in every file a run left behind, raw and in the common
 //! encodings (hex, base64, base64url, URL-encoded), the way an attacker with the disk would.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// One hit: which secret (by label, never its value), how encoded, and where.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,9 +38,9 @@ pub fn encodings(secret: &str) -> Vec<(&'static str, String)> {
     v
 }
 
-/// Scans every regular file under `roots` (skipping `skip`, the sandbox clinic's own files —
-/// the server side, which prints its demo password — and files over 64 MiB).
-pub fn scan(roots: &[PathBuf], skip: &[PathBuf], secrets: &[(String, String)]) -> Vec<Hit> {
+/// Scans every regular file under `roots`, skipping the sandbox clinic's own files (the server
+/// side, which prints its demo password) and files over 64 MiB.
+pub fn scan(roots: &[PathBuf], secrets: &[(String, String)]) -> Vec<Hit> {
     let needles: Vec<(String, &'static str, Vec<u8>)> = secrets
         .iter()
         .flat_map(|(label, s)| {
@@ -56,7 +56,7 @@ pub fn scan(roots: &[PathBuf], skip: &[PathBuf], secrets: &[(String, String)]) -
             let c = c.as_os_str().to_string_lossy();
             c == "sandbox" || c.starts_with("rounds-sandbox")
         });
-        if server_side || skip.iter().any(|s| p.starts_with(s)) {
+        if server_side {
             continue;
         }
         let Ok(meta) = std::fs::symlink_metadata(&p) else {
@@ -112,11 +112,6 @@ fn b64(b: &[u8], url: bool) -> String {
     out
 }
 
-/// Is `p` inside any of `dirs`?
-pub fn under(p: &Path, dirs: &[PathBuf]) -> bool {
-    dirs.iter().any(|d| p.starts_with(d))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,7 +125,6 @@ mod tests {
             std::fs::write(d.path().join(format!("f{i}")), format!("xx{text}yy")).expect("write");
             let hits = scan(
                 &[d.path().into()],
-                &[],
                 &[("refresh token".into(), secret.into())],
             );
             assert!(
@@ -141,7 +135,7 @@ mod tests {
         }
         // And nothing when it is not there.
         std::fs::write(d.path().join("clean"), "nothing to see").expect("write");
-        assert!(scan(&[d.path().into()], &[], &[("t".into(), secret.into())]).is_empty());
+        assert!(scan(&[d.path().into()], &[("t".into(), secret.into())]).is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use fantoccini::Locator;
 use rounds_e2e::scan::{Hit, scan};
-use rounds_e2e::{Harness, Result, authenticator};
+use rounds_e2e::{Harness, Result};
 use std::path::PathBuf;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,35 +22,13 @@ async fn no_secret_is_left_in_any_file() -> Result<()> {
     let user = format!("scan{}", nonce % 1_000_000);
     let password = format!("Pw-{nonce:x}-scan!");
     h.sandbox.add_unenrolled_user(&user, &password)?;
-    h.wait_for("#username").await?.send_keys(&user).await?;
-    c.find(Locator::Id("password"))
-        .await?
-        .send_keys(&password)
-        .await?;
-    c.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
-    let key = h.wait_for("[data-testid=manual-key]").await?.text().await?;
+    h.submit_sign_in(Some(&user), &password, None).await?;
+    let (key, code1) = h.enroll_with_test_authenticator().await?;
     let compact: String = key.split_whitespace().collect();
-    let code1 = authenticator::code_now(&key).ok_or("bad key")?;
-    c.find(Locator::Id("enroll-code"))
-        .await?
-        .send_keys(&code1)
-        .await?;
-    c.find(Locator::XPath(
-        "//button[normalize-space()='Confirm and sign in']",
-    ))
-    .await?
-    .click()
-    .await?;
     h.wait_for("[data-testid=signed-in-user]").await?;
 
     // Every secret the keychain holds now (tokens, client secret), read with libsecret's tool.
-    let items = h.run_in_app_session(
-        "secret-tool",
-        &["search", "--all", "service", "app.rounds.desktop"],
-    )?;
+    let items = h.keychain_listing()?;
     let tokens: Vec<String> = items
         .lines()
         .filter_map(|l| l.strip_prefix("secret = "))
@@ -83,12 +61,15 @@ async fn no_secret_is_left_in_any_file() -> Result<()> {
 
     // The app's side of the machine: this run's HOME (with the keyring's encrypted file, which
     // must not hold anything in the clear), the run's temp root (the app's stdout/stderr) and
-    // /tmp. The sandbox's own state dir is the server's side and is left out.
+    // the temp dir. The run's root usually lies inside the temp dir: then scan that once.
     let root = h.home.parent().ok_or("home has a parent")?.to_path_buf();
-    let skip: Vec<PathBuf> = vec![root.join("sandbox")];
-    let mut roots = vec![root.clone(), PathBuf::from("/tmp")];
-    roots.dedup();
-    let hits: Vec<Hit> = scan(&roots, &skip, &secrets);
+    let tmp = std::env::temp_dir();
+    let roots: Vec<PathBuf> = if root.starts_with(&tmp) {
+        vec![tmp]
+    } else {
+        vec![root, tmp]
+    };
+    let hits: Vec<Hit> = scan(&roots, &secrets);
     assert!(
         hits.is_empty(),
         "secrets found on disk: {:#?}",

@@ -12,35 +12,16 @@ async fn sign_in_keeps_tokens_in_the_keychain_and_sign_out_wipes_them() -> Resul
     let c = &h.client;
     h.wait_attr("[data-testid=server-status]", "data-state", "ok")
         .await?;
-    h.wait_for("#username").await?.send_keys("drsmith").await?;
-    c.find(Locator::Id("password"))
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
 
     // A wrong code first: refused beside the code field, nothing stored.
-    c.find(Locator::Id("totp"))
-        .await?
-        .send_keys("000000")
-        .await?;
-    c.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
+    h.submit_sign_in(Some("drsmith"), PASSWORD, Some("000000"))
         .await?;
     let err = h.wait_for("#totp-error").await?.text().await?;
     assert!(err.contains("not right"), "{err}");
 
-    // Password again (it was cleared) and the code the authenticator shows now.
-    c.find(Locator::Id("password"))
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
+    // Password again (it was cleared, the user name kept) and the code the authenticator shows now.
     let code = h.sandbox.totp("drsmith")?;
-    c.find(Locator::Id("totp")).await?.send_keys(&code).await?;
-    c.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    h.submit_sign_in(None, PASSWORD, Some(&code)).await?;
     let who = h
         .wait_for("[data-testid=signed-in-user]")
         .await?
@@ -50,10 +31,7 @@ async fn sign_in_keeps_tokens_in_the_keychain_and_sign_out_wipes_them() -> Resul
     h.screenshot("signed-in").await?;
 
     // The keychain, read with libsecret's own tool, holds the session and refresh token.
-    let items = h.run_in_app_session(
-        "secret-tool",
-        &["search", "--all", "service", "app.rounds.desktop"],
-    )?;
+    let items = h.keychain_listing()?;
     assert!(
         items.contains("/session") && items.contains("/refresh"),
         "{items}"
@@ -73,10 +51,7 @@ async fn sign_in_keeps_tokens_in_the_keychain_and_sign_out_wipes_them() -> Resul
         .click()
         .await?;
     h.wait_for("#username").await?;
-    let after = h.run_in_app_session(
-        "secret-tool",
-        &["search", "--all", "service", "app.rounds.desktop"],
-    )?;
+    let after = h.keychain_listing()?;
     assert!(
         !after.contains("/session") && !after.contains("/refresh"),
         "sign-out left tokens in the keychain: {after}"
@@ -93,31 +68,13 @@ async fn a_clinician_without_mfa_enrolls_before_anything_else() -> Result<()> {
     let c = &h.client;
     h.wait_attr("[data-testid=server-status]", "data-state", "ok")
         .await?;
-    h.wait_for("#username").await?.send_keys("drjones").await?;
-    c.find(Locator::Id("password"))
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
     // No authenticator yet, so no code to give: the password alone leads to enrollment.
-    c.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    h.submit_sign_in(Some("drjones"), PASSWORD, None).await?;
 
     h.wait_for("[data-testid=enroll] img.qr").await?;
-    let key = h.wait_for("[data-testid=manual-key]").await?.text().await?;
+    h.wait_for("[data-testid=manual-key]").await?;
     h.screenshot("enroll").await?;
-    let code = rounds_e2e::authenticator::code_now(&key).ok_or("manual key is not base32")?;
-    c.find(Locator::Id("enroll-code"))
-        .await?
-        .send_keys(&code)
-        .await?;
-    c.find(Locator::XPath(
-        "//button[normalize-space()='Confirm and sign in']",
-    ))
-    .await?
-    .click()
-    .await?;
+    let (key, _code) = h.enroll_with_test_authenticator().await?;
     let who = h
         .wait_for("[data-testid=signed-in-user]")
         .await?
@@ -129,10 +86,7 @@ async fn a_clinician_without_mfa_enrolls_before_anything_else() -> Result<()> {
     let compact: String = key.split_whitespace().collect();
     assert!(!page.contains(&key) && !page.contains(&compact));
     assert!(!h.app_logs().contains(&compact));
-    let items = h.run_in_app_session(
-        "secret-tool",
-        &["search", "--all", "service", "app.rounds.desktop"],
-    )?;
+    let items = h.keychain_listing()?;
     assert!(!items.contains(&compact), "the TOTP key must not be stored");
     h.stop().await
 }
