@@ -39,6 +39,11 @@ pub struct UserConfig {
     /// keys and values are checked against policy when read and when written.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub settings: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Profile id → the user name that last signed in there (not secret; what the sign-in form
+    /// pre-fills and the signed-in screen shows after a restart). Cleared on a shared PC's
+    /// sign-out.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub last_users: std::collections::BTreeMap<String, String>,
 }
 
 /// One clinic account.

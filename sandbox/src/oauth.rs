@@ -137,6 +137,10 @@ pub fn known_scope(s: &str) -> bool {
 /// `GET /oauth2/{site}/.well-known/openid-configuration` (§1.1).
 pub async fn discovery(State(st): State<Arc<AppState>>) -> Response {
     let b = st.oauth_base();
+    let mut grants = vec!["authorization_code", "refresh_token", "password"];
+    if st.config().mfa_grant_enabled {
+        grants.push(MFA_OTP_GRANT);
+    }
     json_response(
         StatusCode::OK,
         &json!({
@@ -149,7 +153,7 @@ pub async fn discovery(State(st): State<Arc<AppState>>) -> Response {
             "introspection_endpoint": format!("{b}/introspect"),
             "end_session_endpoint": format!("{b}/logout"),
             "mfa_associate_endpoint": format!("{b}/mfa/associate"),
-            "grant_types_supported": ["authorization_code", "refresh_token", "password", MFA_OTP_GRANT],
+            "grant_types_supported": grants,
             "response_types_supported": ["code"],
             "scopes_supported": ["openid", "offline_access", "fhirUser", "api:oemr", "api:fhir",
                 "user/Appointment.read", "user/Appointment.rs", "user/Patient.read", "user/Patient.rs",
@@ -507,7 +511,7 @@ fn token_inner(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Respon
     let client = authenticate_client(st, headers, &p)?;
     match grant_type.as_str() {
         "password" => password_grant(st, &client, &p),
-        MFA_OTP_GRANT => mfa_otp_grant(st, &client, &p),
+        MFA_OTP_GRANT if st.config().mfa_grant_enabled => mfa_otp_grant(st, &client, &p),
         "refresh_token" => refresh_grant(st, &client, &p),
         "authorization_code" => code_grant(st, &client, &p),
         _ => Err(oauth_error(
@@ -558,6 +562,10 @@ fn password_grant(
             ));
         }
     };
+    if !st.config().mfa_grant_enabled {
+        // Stock OpenEMR: the password grant "does not support MFA" (§1.4).
+        return Ok(issue_tokens(st, &user, &client.client_id, &scope, None));
+    }
     let enrolled = match user.mfa {
         Mfa::NotRequired => return Ok(issue_tokens(st, &user, &client.client_id, &scope, None)),
         Mfa::MustEnroll => false,

@@ -42,6 +42,10 @@ impl Clock {
 pub struct Config {
     /// OpenEMR's "Enable OAuth2 Password Grant"; on in the sandbox (D7).
     pub password_grant_enabled: bool,
+    /// The MFA step of the password grant (D1). Off = stock OpenEMR: discovery does not list
+    /// the MFA-OTP grant and the password grant issues tokens on the password alone, so a
+    /// client that insists on MFA must use the browser flow (§1.4–1.5).
+    pub mfa_grant_enabled: bool,
     /// Whether newly registered clients are enabled at once (D7); OpenEMR may leave them off.
     pub auto_enable_clients: bool,
     /// How long 5 wrong OTP codes lock an account, seconds.
@@ -54,6 +58,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             password_grant_enabled: true,
+            mfa_grant_enabled: true,
             auto_enable_clients: true,
             otp_lock_seconds: 900,
             access_token_seconds: 3600,

@@ -59,6 +59,8 @@ pub struct Core {
     config_problem: Option<String>,
     net: NetClient,
     sign_in: std::sync::Arc<crate::auth::SignInMemory>,
+    /// Ends a browser sign-in that is waiting for the clinic's page.
+    browser_cancel: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Core {
@@ -92,6 +94,7 @@ impl Core {
             config_problem,
             net,
             sign_in: Default::default(),
+            browser_cancel: Default::default(),
         })
     }
 

@@ -8,8 +8,8 @@
 
 use super::Core;
 use crate::auth::{
-    Account, AuthError, Authenticator, Enrollment, SessionState, SignInOutcome, SignInRequest,
-    SignedIn,
+    Account, AuthError, Authenticator, Enrollment, SessionState, SignInMethod, SignInOutcome,
+    SignInRequest, SignedIn,
 };
 use crate::error::CoreError;
 use crate::secret::Secret;
@@ -41,9 +41,15 @@ impl Core {
             .ok()
             .and_then(|c| c.active().map(|p| p.id.clone()))
             .unwrap_or_else(|| MANAGED_PROFILE.into());
+        let remembered = self
+            .config
+            .read()
+            .ok()
+            .and_then(|c| c.last_users.get(&profile).cloned());
         let username = username
             .map(str::to_string)
             .or(s.username)
+            .or(remembered)
             .unwrap_or_default();
         Ok(Account {
             profile,
@@ -74,7 +80,7 @@ impl Core {
         let vault = Vault::open()?;
         let auth = self.authenticator(&vault);
         match auth.sign_in(&acct, req).await.map_err(flat)? {
-            SignInOutcome::SignedIn(s) => Ok(signed_in(s)),
+            SignInOutcome::SignedIn(s) => Ok(self.signed_in(&acct.profile, s)),
             SignInOutcome::NeedsEnrollment(e) => {
                 let user = e.user.clone();
                 self.sign_in.stash_enrollment(e);
@@ -94,7 +100,64 @@ impl Core {
         let user = auth.enrollment_pending(&self.account(None)?.profile);
         let acct = self.account(user.as_deref())?;
         let s = auth.confirm_enrollment(&acct, code).await.map_err(flat)?;
-        Ok(signed_in(s))
+        Ok(self.signed_in(&acct.profile, s))
+    }
+
+    /// Which form the sign-in screen shows for the server in force: Rounds' own (password +
+    /// code) or a button that opens the clinic's page in the browser.
+    pub async fn sign_in_method(&self) -> Result<SignInMethod, CoreError> {
+        let vault = Vault::open()?;
+        let acct = self.account(None)?;
+        self.authenticator(&vault).method(&acct).await.map_err(flat)
+    }
+
+    /// Signs in on the clinic's own page: `open` shows the page in the system browser; this
+    /// then waits (up to 5 min, or until [`Core::cancel_browser_sign_in`]) for the browser to
+    /// come back to the loopback address, and stores the tokens like any sign-in.
+    pub async fn sign_in_browser(
+        &self,
+        open: impl FnOnce(&Url) -> Result<(), String>,
+    ) -> Result<SessionState, CoreError> {
+        let vault = Vault::open()?;
+        let auth = self.authenticator(&vault);
+        let acct = self.account(None)?;
+        let login = auth.begin_browser(&acct).await.map_err(flat)?;
+        open(login.url()).map_err(|detail| flat(AuthError::BrowserUnavailable { detail }))?;
+        let cancel = self.browser_cancel.clone();
+        let s = auth
+            .finish_browser(&acct, login, async move { cancel.notified().await })
+            .await
+            .map_err(flat)?;
+        Ok(self.signed_in(&acct.profile, s))
+    }
+
+    /// Stops waiting for the clinic's page (the "Cancel" button).
+    pub fn cancel_browser_sign_in(&self) {
+        self.browser_cancel.notify_waiters();
+    }
+
+    /// Remembers who signed in (not secret) and makes the UI's state.
+    fn signed_in(&self, profile: &str, s: SignedIn) -> SessionState {
+        self.remember_user(profile, Some(&s.user));
+        signed_in(s)
+    }
+
+    fn remember_user(&self, profile: &str, user: Option<&str>) {
+        let Ok(mut cfg) = self.config.write() else {
+            return;
+        };
+        let mut next = cfg.clone();
+        match user.filter(|u| !u.is_empty()) {
+            Some(u) => next.last_users.insert(profile.to_string(), u.to_string()),
+            None => next.last_users.remove(profile),
+        };
+        if next == *cfg {
+            return;
+        }
+        match next.save(&self.env.paths.config_file()) {
+            Ok(()) => *cfg = next,
+            Err(e) => tracing::warn!(error = %e, "could not remember the user name"),
+        }
     }
 
     /// Renews the session now (the UI's timer, or after a 401).
@@ -103,7 +166,7 @@ impl Core {
         let auth = self.authenticator(&vault);
         let acct = self.account(None)?;
         let s = auth.refresh(&acct).await.map_err(flat)?;
-        Ok(signed_in(s))
+        Ok(self.signed_in(&acct.profile, s))
     }
 
     /// What the UI shows, from the keychain's facts (no secret is read).
@@ -122,7 +185,12 @@ impl Core {
     pub fn sign_out(&self) -> Result<SessionState, CoreError> {
         let vault = Vault::open()?;
         let auth = self.authenticator(&vault);
-        auth.sign_out(&self.account(None)?.profile).map_err(flat)?;
+        let profile = self.account(None)?.profile;
+        auth.sign_out(&profile).map_err(flat)?;
+        if self.shared_pc() {
+            // A shared PC does not say who used it last.
+            self.remember_user(&profile, None);
+        }
         Ok(SessionState::SignedOut)
     }
 

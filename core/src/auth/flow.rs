@@ -83,6 +83,9 @@ pub struct Enrollment {
 #[derive(Debug, Clone)]
 pub struct Discovery {
     pub token_endpoint: Url,
+    /// The clinic's own login page (browser sign-in, §1.5).
+    pub authorization_endpoint: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
     pub registration_endpoint: Option<Url>,
     pub mfa_associate_endpoint: Url,
     pub mfa_otp: bool,
@@ -96,9 +99,26 @@ struct Pending {
     started: i64,
 }
 
-struct ClientCreds {
+pub(super) struct ClientCreds {
     id: String,
     secret: Secret,
+}
+
+impl ClientCreds {
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `client_id` + `client_secret` for a token-endpoint form.
+    pub(super) fn fields(&self) -> Vec<(&'static str, Param)> {
+        vec![
+            ("client_id", Param::Text(self.id.clone())),
+            (
+                "client_secret",
+                Param::Secret(Secret::new(self.secret.expose().into())),
+            ),
+        ]
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -161,6 +181,17 @@ pub struct Authenticator<'v, T: Transport> {
     keep_refresh: bool,
     mem: Arc<SignInMemory>,
     clock: fn() -> i64,
+    redirect: Url,
+}
+
+/// How a server signs clinicians in (the sign-in screen shows the matching form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum SignInMethod {
+    /// Rounds' own form: password, then the TOTP code (MFA-OTP grant).
+    PasswordAndCode,
+    /// The clinic's own page in the system browser (authorization code + PKCE).
+    Browser,
 }
 
 impl<'v, T: Transport> Authenticator<'v, T> {
@@ -171,6 +202,7 @@ impl<'v, T: Transport> Authenticator<'v, T> {
             keep_refresh: true,
             mem: Arc::default(),
             clock: unix_now,
+            redirect: Url::parse(REDIRECT_URI).expect("the redirect constant is a URL"),
         }
     }
 
@@ -203,7 +235,7 @@ impl<'v, T: Transport> Authenticator<'v, T> {
             &acct.server,
             &format!("oauth2/{}/.well-known/openid-configuration", acct.site),
         )?;
-        let r = self.net.get_json(&url).await?;
+        let r = self.net.get_json(&url, None).await?;
         if !r.ok() {
             return Err(server_error(&r));
         }
@@ -228,6 +260,8 @@ impl<'v, T: Transport> Authenticator<'v, T> {
         };
         Ok(Discovery {
             registration_endpoint: ep("registration_endpoint")?,
+            authorization_endpoint: ep("authorization_endpoint")?,
+            userinfo_endpoint: ep("userinfo_endpoint")?,
             mfa_otp: grants.contains(&MFA_OTP_GRANT),
             password_grant: grants.contains(&"password"),
             token_endpoint,
@@ -243,7 +277,11 @@ impl<'v, T: Transport> Authenticator<'v, T> {
     }
 
     /// The profile's client from the keychain, or a new one registered (RFC 7591) and stored.
-    async fn client(&self, acct: &Account, d: &Discovery) -> Result<ClientCreds, AuthError> {
+    pub(super) async fn client(
+        &self,
+        acct: &Account,
+        d: &Discovery,
+    ) -> Result<ClientCreds, AuthError> {
         if let Some(s) = self
             .vault
             .get(&acct.profile, ItemKind::Client, self.now())?
@@ -265,7 +303,7 @@ impl<'v, T: Transport> Authenticator<'v, T> {
         let body = serde_json::json!({
             "application_type": "private",
             "client_name": "Rounds",
-            "redirect_uris": [REDIRECT_URI],
+            "redirect_uris": [self.redirect.as_str()],
             "token_endpoint_auth_method": "client_secret_post",
             "scope": SCOPE,
         });
@@ -289,13 +327,33 @@ impl<'v, T: Transport> Authenticator<'v, T> {
     }
 
     fn client_fields(c: &ClientCreds) -> Vec<(&'static str, Param)> {
-        vec![
-            ("client_id", Param::Text(c.id.clone())),
-            (
-                "client_secret",
-                Param::Secret(Secret::new(c.secret.expose().into())),
-            ),
-        ]
+        c.fields()
+    }
+
+    pub(super) fn net(&self) -> &T {
+        &self.net
+    }
+
+    /// The loopback address the clinic sends the browser back to (registered with the client).
+    pub(super) fn redirect_uri(&self) -> Url {
+        self.redirect.clone()
+    }
+
+    /// For tests that cannot use the fixed port: another loopback redirect.
+    pub fn with_redirect(mut self, redirect: Url) -> Self {
+        self.redirect = redirect;
+        self
+    }
+
+    /// Which sign-in this server needs: password + code in Rounds' own form when it offers the
+    /// MFA step (D1), else the clinic's own page in the browser (§1.4–1.5).
+    pub async fn method(&self, acct: &Account) -> Result<SignInMethod, AuthError> {
+        let d = self.discover(acct).await?;
+        Ok(if d.mfa_otp && d.password_grant {
+            SignInMethod::PasswordAndCode
+        } else {
+            SignInMethod::Browser
+        })
     }
 
     /// Step one, and step two when the user is enrolled and `req.totp` holds a code.
@@ -471,7 +529,7 @@ impl<'v, T: Transport> Authenticator<'v, T> {
     }
 
     /// Writes the tokens of a 200 token response: refresh token first, then the session.
-    fn store_tokens(&self, acct: &Account, r: &Reply) -> Result<SignedIn, AuthError> {
+    pub(super) fn store_tokens(&self, acct: &Account, r: &Reply) -> Result<SignedIn, AuthError> {
         let now = self.now();
         let access = r
             .str("access_token")
@@ -606,6 +664,15 @@ impl<'v, T: Transport> Authenticator<'v, T> {
 
     /// Maps a token-endpoint error to what the clinician is told. `Err` only for keychain
     /// failures while cleaning up.
+    /// A refused code exchange, mapped like any token-endpoint refusal.
+    pub(super) fn token_error_browser(
+        &self,
+        acct: &Account,
+        r: &Reply,
+    ) -> Result<AuthError, AuthError> {
+        self.token_error(acct, Step::Password, r, None)
+    }
+
     fn token_error(
         &self,
         acct: &Account,
@@ -685,7 +752,7 @@ fn join(base: &Url, path: &str) -> Result<Url, AuthError> {
     })
 }
 
-fn bad_doc(what: &str) -> AuthError {
+pub(super) fn bad_doc(what: &str) -> AuthError {
     AuthError::Server {
         status: 200,
         error: format!("missing or foreign `{what}`"),

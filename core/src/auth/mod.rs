@@ -6,12 +6,16 @@
 //! - [`session`]: the plain state the UI sees (`signedOut | needsMfaEnrollment | signedIn`).
 //! - [`transport`]: what the flow needs from the network.
 
+pub mod browser;
 pub mod flow;
 mod net_transport;
 pub mod session;
 pub mod transport;
 
-pub use flow::{Account, Authenticator, Enrollment, SignInMemory, SignInOutcome, SignedIn};
+pub use browser::BrowserSignIn;
+pub use flow::{
+    Account, Authenticator, Enrollment, SignInMemory, SignInMethod, SignInOutcome, SignedIn,
+};
 pub use session::SessionState;
 
 use crate::net::NetError;
@@ -45,6 +49,17 @@ pub enum AuthError {
     /// The server does not offer the password + MFA-OTP grant: the browser flow is needed.
     #[error("this server needs the browser sign-in: {detail}")]
     BrowserSignInNeeded { detail: String },
+    /// Another program holds the loopback port the clinic sends the browser back to.
+    #[error("port {port} on this computer is in use by another program")]
+    CallbackPortBusy { port: u16 },
+    /// The clinician chose "Deny" (or the clinic refused) on the clinic's page.
+    #[error("sign-in was declined on the clinic's page")]
+    BrowserDenied,
+    /// The clinician cancelled the browser sign-in in Rounds.
+    #[error("the browser sign-in was cancelled")]
+    BrowserCancelled,
+    #[error("the system browser could not be opened: {detail}")]
+    BrowserUnavailable { detail: String },
     /// The server refused this app's client id/secret (disabled or unknown client).
     #[error("the clinic server does not accept this app ({detail})")]
     ClientRejected { detail: String },

@@ -7,8 +7,9 @@ use crate::secret::Secret;
 use url::Url;
 
 impl Transport for NetClient {
-    async fn get_json(&self, url: &Url) -> Result<Reply, NetError> {
-        let body = NetClient::get_json(self, url).await?;
+    async fn get_json(&self, url: &Url, bearer: Option<Secret>) -> Result<Reply, NetError> {
+        let cred = bearer.map(|b| Credential::bearer(url, b));
+        let body = self.get_json_with(url, cred.as_ref()).await?;
         Ok(Reply { status: 200, body })
     }
 

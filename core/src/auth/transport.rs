@@ -39,8 +39,12 @@ pub enum Param {
 
 /// The three requests of the password + MFA sign-in.
 pub trait Transport: Send + Sync {
-    /// `GET url`, no credentials.
-    fn get_json(&self, url: &Url) -> impl Future<Output = Result<Reply, NetError>> + Send;
+    /// `GET url`, with `Authorization: Bearer` when given (userinfo), else no credentials.
+    fn get_json(
+        &self,
+        url: &Url,
+        bearer: Option<Secret>,
+    ) -> impl Future<Output = Result<Reply, NetError>> + Send;
 
     /// `POST url` as `application/x-www-form-urlencoded`; the secrets go only to `url`'s origin.
     fn post_form(

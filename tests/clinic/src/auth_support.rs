@@ -238,8 +238,8 @@ impl TestTransport {
 }
 
 impl Transport for TestTransport {
-    async fn get_json(&self, url: &Url) -> Result<Reply, NetError> {
-        Transport::get_json(&self.net, url).await
+    async fn get_json(&self, url: &Url, bearer: Option<Secret>) -> Result<Reply, NetError> {
+        Transport::get_json(&self.net, url, bearer).await
     }
 
     async fn post_form(

@@ -435,3 +435,4 @@ pub async fn connect_proxy() -> TestProxy {
     }
 }
 pub mod auth_support;
+pub mod clinic_page;
