@@ -6,7 +6,7 @@ use rounds_core::app::{
     AppInfo, EnrollmentCode, EnrollmentView, PolicyView, ServerCheck, SessionState, SettingValue,
     UserSetting,
 };
-use rounds_core::auth::SignInRequest;
+use rounds_core::auth::{SignInMethod, SignInRequest};
 use tauri::State;
 
 /// What the sign-in screen needs: version, clinic server, policy state.
@@ -35,6 +35,27 @@ pub async fn sign_in(
 
 /// The authenticator to set up, once: the QR code and the key for typing by hand. The one
 /// secret that goes to the webview, because the clinician must see it to enroll.
+/// Which sign-in the clinic's server needs: Rounds' own form, or the clinic's page.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in_method(core: State<'_, Core>) -> Result<SignInMethod, UiError> {
+    Ok(core.sign_in_method().await?)
+}
+
+/// Opens the clinic's sign-in page in the system browser and waits until the clinician has
+/// finished there (or cancels).
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in_browser(core: State<'_, Core>) -> Result<SessionState, UiError> {
+    Ok(core.sign_in_browser(crate::browser::open).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_browser_sign_in(core: State<'_, Core>) {
+    core.cancel_browser_sign_in();
+}
+
 #[tauri::command]
 #[specta::specta]
 pub fn take_enrollment(core: State<'_, Core>) -> Result<Option<EnrollmentView>, UiError> {
@@ -122,6 +143,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         app_info,
         check_server,
         sign_in,
+        sign_in_method,
+        sign_in_browser,
+        cancel_browser_sign_in,
         session_state,
         renew_session,
         sign_out,

@@ -25,6 +25,8 @@ pub enum ErrorCode {
     KeychainUnavailable,
     NotConfigured,
     NotAvailable,
+    /// The server signs clinicians in on its own page (authorization code + PKCE).
+    BrowserSignInNeeded,
     Internal,
 }
 
@@ -104,8 +106,24 @@ impl From<CoreError> for UiError {
                     "Please start signing in again to set up your authenticator.",
                 ),
                 AuthError::BrowserSignInNeeded { .. } => Self::new(
-                    C::NotAvailable,
-                    "Your clinic's server needs the browser sign-in, which is not in this build yet. Nothing was stored.",
+                    C::BrowserSignInNeeded,
+                    "Your clinic signs you in on its own page. Use \u{201c}Sign in with your clinic\u{2019}s page\u{201d}; your password was not sent.",
+                ),
+                AuthError::CallbackPortBusy { port } => Self::new(
+                    C::Internal,
+                    format!("Another program on this computer is using port {port}, which Rounds needs to finish signing in. Close it and try again, or tell IT."),
+                ),
+                AuthError::BrowserDenied => Self::new(
+                    C::SessionExpired,
+                    "Sign-in was declined on the clinic\u{2019}s page. Start again when you are ready.",
+                ),
+                AuthError::BrowserCancelled => Self::new(
+                    C::SessionExpired,
+                    "Sign-in was cancelled. Nothing was stored.",
+                ),
+                AuthError::BrowserUnavailable { .. } => Self::new(
+                    C::Internal,
+                    "Rounds could not open your web browser for the clinic\u{2019}s sign-in page. Tell IT that no default browser is set.",
                 ),
                 AuthError::ClientRejected { .. } | AuthError::Server { .. } => Self::new(
                     C::ServerError,

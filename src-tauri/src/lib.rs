@@ -1,6 +1,7 @@
 //! The Rounds desktop shell: windows, plugins and the command table. Thin by design — every
 //! decision lives in `rounds-core`, which is tested without a window.
 
+mod browser;
 mod commands;
 mod error;
 

@@ -236,6 +236,9 @@ impl Sandbox {
 pub struct Options {
     /// `None` = the default policy: the sandbox as the clinic server, its CA trusted.
     pub policy: Option<PolicyFn>,
+    /// Sandbox switches set before the app starts (`/control/config`), e.g.
+    /// `{"mfa_grant_enabled": false}` for a stock OpenEMR.
+    pub sandbox_config: Option<Value>,
 }
 
 pub struct Harness {
@@ -247,6 +250,8 @@ pub struct Harness {
     pub sandbox: Sandbox,
     /// Throwaway HOME: settings, logs and keyring of this run live here.
     pub home: PathBuf,
+    /// Where the `$BROWSER` stand-in records each URL the app opened.
+    browser_log: PathBuf,
     _driver: Group,
     _xvfb: Option<Group>,
     _tmp: tempfile::TempDir,
@@ -283,6 +288,24 @@ impl Harness {
         };
         let policy_path = tmp.path().join("policy.json");
         std::fs::write(&policy_path, serde_json::to_vec_pretty(&policy)?)?;
+        if let Some(cfg) = &opts.sandbox_config {
+            sandbox.control("POST", "/control/config", Some(cfg))?;
+        }
+        // The app opens web pages with `$BROWSER`: here a stand-in that only records the URL
+        // (see `Harness::browser_url`), so no test ever starts a real browser.
+        let browser_log = tmp.path().join("browser-urls.txt");
+        let browser = tmp.path().join("browser.sh");
+        std::fs::write(
+            &browser,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+                browser_log.display()
+            ),
+        )?;
+        std::fs::set_permissions(
+            &browser,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )?;
 
         let (display, xvfb) = display()?;
         let port = free_port()?;
@@ -306,6 +329,7 @@ impl Harness {
             .env("DISPLAY", display.as_str())
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("ROUNDS_POLICY_FILE", &policy_path)
+            .env("BROWSER", &browser)
             .env_remove("WAYLAND_DISPLAY")
             .stdout(driver_log.try_clone()?)
             .stderr(driver_log);
@@ -346,11 +370,27 @@ impl Harness {
             display,
             sandbox,
             home,
+            browser_log,
             _driver: driver,
             _xvfb: xvfb,
             _tmp: tmp,
             _watchdog: watchdog,
         })
+    }
+
+    /// The last URL the app asked the system browser to open (waits up to 20 s for one).
+    pub async fn browser_url(&self) -> Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let log = std::fs::read_to_string(&self.browser_log).unwrap_or_default();
+            if let Some(last) = log.lines().last() {
+                return Ok(last.to_string());
+            }
+            if Instant::now() > deadline {
+                return Err("the app did not open the browser".into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits (up to 20 s) for an element matching a CSS selector.

@@ -15,6 +15,7 @@ async fn locked_settings_are_disabled_and_open_ones_apply() -> Result<()> {
             p["recommended"] = json!({"notifications": {"sound": false}});
             p
         })),
+        ..Options::default()
     })
     .await?;
     let c = &h.client;
@@ -102,6 +103,7 @@ async fn a_policy_with_a_typo_is_ignored_whole_and_the_app_says_so() -> Result<(
             p["mandatory"]["sesion"] = json!({"idle_lock_minutes": 5});
             p
         })),
+        ..Options::default()
     })
     .await?;
     let notice = h

@@ -97,6 +97,7 @@ async fn a_certificate_not_from_the_hospital_is_refused_in_plain_words() -> Resu
         policy: Some(Box::new(
             |s| json!({"mandatory": {"clinic": {"servers": [{"url": s.base_url, "display_name": "Sandbox Clinic"}]}}}),
         )),
+        ..Options::default()
     })
     .await?;
     h.wait_attr("[data-testid=server-status]", "data-state", "error")

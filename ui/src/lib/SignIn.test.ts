@@ -72,4 +72,33 @@ describe("sign-in screen", () => {
     expect(await screen.findByTestId("no-server")).toBeTruthy();
     expect((screen.getByLabelText("User name") as HTMLInputElement).disabled).toBe(true);
   });
+
+  it("offers the clinic's own page when the server has no MFA step, and never shows a password field", async () => {
+    const backend = mockBackend({ method: "browser" });
+    render(App, { backend });
+    const start = await screen.findByRole("button", { name: "Sign in with your clinic's page" });
+    expect(screen.queryByLabelText("Password")).toBeNull();
+    await fireEvent.click(start);
+    expect(await screen.findByTestId("browser-waiting")).toBeTruthy();
+    expect(backend.browserCalls).toBe(1);
+    await fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(backend.cancelCalls).toBe(1);
+  });
+
+  it("switches to the clinic's page when the server says so, with the reason shown", async () => {
+    const backend = mockBackend({
+      signIn: {
+        ok: false,
+        error: { code: "browserSignInNeeded", message: "Your clinic signs you in on its own page.", field: null },
+      },
+      browser: { ok: false, error: { code: "sessionExpired", message: "Sign-in was cancelled.", field: null } },
+    });
+    render(App, { backend });
+    await screen.findByText("Sandbox Clinic");
+    await fill("drsmith", "pw", "123456");
+    await fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByText("Your clinic signs you in on its own page.")).toBeTruthy();
+    await fireEvent.click(screen.getByRole("button", { name: "Sign in with your clinic's page" }));
+    expect(await screen.findByText("Sign-in was cancelled.")).toBeTruthy();
+  });
 });

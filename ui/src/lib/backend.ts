@@ -16,6 +16,7 @@ import {
   type ServerCheck,
   type ServerInfo_Serialize,
   type SessionState,
+  type SignInMethod,
   type SignInRequest,
   type UiError_Serialize,
 } from "./bindings";
@@ -35,6 +36,7 @@ export type {
   ServerCheck,
   SessionState,
   SettingValue,
+  SignInMethod,
   SettingView,
   SignInRequest,
   UserSetting,
@@ -46,6 +48,11 @@ export interface Backend {
   appInfo(): Promise<AppInfo>;
   checkServer(): Promise<Outcome<ServerCheck>>;
   signIn(request: SignInRequest): Promise<Outcome<SessionState>>;
+  /** Rounds' own form, or the clinic's page in the browser (servers without the MFA step). */
+  signInMethod(): Promise<Outcome<SignInMethod>>;
+  /** Opens the clinic's page in the system browser; resolves when the clinician is done there. */
+  signInBrowser(): Promise<Outcome<SessionState>>;
+  cancelBrowserSignIn(): Promise<void>;
   sessionState(): Promise<Outcome<SessionState>>;
   /** The authenticator to set up, once (then null). */
   takeEnrollment(): Promise<Outcome<EnrollmentView | null>>;
@@ -84,6 +91,15 @@ export const tauriBackend: Backend = {
   appInfo: () => commands.appInfo(),
   checkServer: () => call(() => commands.checkServer()),
   signIn: (request) => call(() => commands.signIn(request)),
+  signInMethod: () => call(() => commands.signInMethod()),
+  signInBrowser: () => call(() => commands.signInBrowser()),
+  cancelBrowserSignIn: async () => {
+    try {
+      await commands.cancelBrowserSignIn();
+    } catch {
+      // The wait ends on its own (timeout); nothing to tell the clinician here.
+    }
+  },
   sessionState: () => call(() => commands.sessionState()),
   takeEnrollment: () => call(() => commands.takeEnrollment()),
   confirmEnrollment: (code) => call(() => commands.confirmEnrollment({ code })),

@@ -12,16 +12,24 @@ export const commands = {
 	checkServer: () => typedError<ServerCheck, UiError_Serialize>(__TAURI_INVOKE("check_server")),
 	/**  Password + TOTP sign-in. The secrets arrive here and never go back to the webview. */
 	signIn: (request: SignInRequest) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_in", { request })),
+	/**
+	 *  The authenticator to set up, once: the QR code and the key for typing by hand. The one
+	 *  secret that goes to the webview, because the clinician must see it to enroll.
+	 *  Which sign-in the clinic's server needs: Rounds' own form, or the clinic's page.
+	 */
+	signInMethod: () => typedError<SignInMethod, UiError_Serialize>(__TAURI_INVOKE("sign_in_method")),
+	/**
+	 *  Opens the clinic's sign-in page in the system browser and waits until the clinician has
+	 *  finished there (or cancels).
+	 */
+	signInBrowser: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_in_browser")),
+	cancelBrowserSignIn: () => __TAURI_INVOKE<void>("cancel_browser_sign_in"),
 	/**  What the keychain says about this profile's session (no secret is read). */
 	sessionState: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("session_state")),
 	/**  Renews the session with the stored refresh token (the UI calls it before `until`). */
 	renewSession: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("renew_session")),
 	/**  One click: the session and the refresh token leave the keychain. */
 	signOut: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_out")),
-	/**
-	 *  The authenticator to set up, once: the QR code and the key for typing by hand. The one
-	 *  secret that goes to the webview, because the clinician must see it to enroll.
-	 */
 	takeEnrollment: () => typedError<EnrollmentView | null, UiError_Serialize>(__TAURI_INVOKE("take_enrollment")),
 	/**  The first code from the newly set-up authenticator: confirms it and signs in. */
 	confirmEnrollment: (request: EnrollmentCode) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("confirm_enrollment", { request })),
@@ -88,7 +96,9 @@ export type EnrollmentView = {
 	manualKey: string,
 };
 
-export type ErrorCode = "invalidInput" | "mfaRequired" | "sessionExpired" | "offline" | "certificateRejected" | "serverError" | "policyLocked" | "policyInvalid" | "keychainUnavailable" | "notConfigured" | "notAvailable" | "internal";
+export type ErrorCode = "invalidInput" | "mfaRequired" | "sessionExpired" | "offline" | "certificateRejected" | "serverError" | "policyLocked" | "policyInvalid" | "keychainUnavailable" | "notConfigured" | "notAvailable" | 
+/**  The server signs clinicians in on its own page (authorization code + PKCE). */
+"browserSignInNeeded" | "internal";
 
 /**  Which form field an input error belongs to, so the UI can put the message beside it. */
 export type Field = "username" | "password" | "totp";
@@ -173,6 +183,13 @@ export type SettingView = {
 	origin: Origin,
 	locked: boolean,
 };
+
+/**  How a server signs clinicians in (the sign-in screen shows the matching form). */
+export type SignInMethod = 
+/**  Rounds' own form: password, then the TOTP code (MFA-OTP grant). */
+"passwordAndCode" | 
+/**  The clinic's own page in the system browser (authorization code + PKCE). */
+"browser";
 
 /**  What the sign-in form sends. Secrets arrive in [`Secret`]s and are dropped (zeroed) after use. */
 export type SignInRequest = {

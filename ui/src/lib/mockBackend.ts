@@ -7,6 +7,7 @@ import type {
   PolicyView,
   ServerCheck,
   SessionState,
+  SignInMethod,
   SignInRequest,
   UserSetting,
 } from "./backend";
@@ -14,6 +15,8 @@ import type {
 export interface MockBackend extends Backend {
   signInCalls: SignInRequest[];
   renewCalls: number;
+  browserCalls: number;
+  cancelCalls: number;
   settingCalls: [string, unknown][];
 }
 
@@ -83,6 +86,9 @@ export function mockBackend(over: {
   check?: Outcome<ServerCheck>;
   signIn?: Outcome<SessionState>;
   renew?: Outcome<SessionState>;
+  method?: SignInMethod;
+  /** What the browser sign-in resolves to; a never-settling promise when absent. */
+  browser?: Outcome<SessionState>;
 } = {}): MockBackend {
   const info: AppInfo = {
     version: "0.0.0-test",
@@ -137,6 +143,16 @@ export function mockBackend(over: {
     signIn: async (req) => {
       signInCalls.push(req);
       return over.signIn ?? { ok: true, value: { state: "signedIn", user: req.username, until: 1_900_000_000 } };
+    },
+    signInMethod: async () => ({ ok: true, value: over.method ?? "passwordAndCode" }),
+    browserCalls: 0,
+    cancelCalls: 0,
+    async signInBrowser() {
+      this.browserCalls += 1;
+      return over.browser ?? new Promise<Outcome<SessionState>>(() => {});
+    },
+    async cancelBrowserSignIn() {
+      this.cancelCalls += 1;
     },
     sessionState: async () => ({ ok: true, value: { state: "signedOut" } }),
     takeEnrollment: async () => ({
