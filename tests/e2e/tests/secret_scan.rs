@@ -1,19 +1,65 @@
-//! No login secret touches disk: after enrollment, sign-in and sign-out in the real window,
-//! every file the app's user could have written (HOME: settings, logs, cache, WebKit's local
-//! storage / IndexedDB / caches, the keyring's own files) and /tmp is searched for the password,
-//! the TOTP key, the codes and every token the keychain held — raw, hex, base64, URL-encoded.
+//! No login secret touches disk or the webview: after enrollment, a session renewal, sign-out,
+//! a second sign-in and sign-out in the real window, every file the app's user could have
+//! written (HOME: settings, logs, cache, WebKit's local storage / IndexedDB / caches, the
+//! keyring's own files) and /tmp, and every answer the core sent to the webview over IPC, is
+//! searched for the password, the TOTP key, the codes and every token the keychain held — raw,
+//! hex, base64, URL-encoded.
 
 use fantoccini::Locator;
-use rounds_e2e::scan::{Hit, scan};
-use rounds_e2e::{Harness, Result};
-use std::path::PathBuf;
+use rounds_e2e::scan::{Hit, encodings, scan};
+use rounds_e2e::{Harness, Options, Result};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Records every IPC answer (and refusal) the page receives, as text, in `window.__ipc`.
+/// Tauri's `__TAURI_INTERNALS__` is frozen, but its IPC travels as `fetch` to the `ipc://`
+/// custom protocol (`http://ipc.localhost` on some platforms), so wrapping `fetch` sees all.
+const RECORD_IPC: &str = r#"
+const orig = window.fetch.bind(window);
+window.__ipc = [];
+window.fetch = async (input, init) => {
+  const url = String(input && input.url ? input.url : input);
+  const r = await orig(input, init);
+  if (url.startsWith("ipc:") || url.includes("ipc.localhost")) {
+    const cmd = decodeURIComponent(url.split("/").pop() || "");
+    r.clone().text().then((t) => window.__ipc.push(cmd + " " + t));
+  }
+  return r;
+};
+return window.fetch !== orig;
+"#;
+
+fn keychain_secrets(h: &Harness) -> Result<Vec<String>> {
+    Ok(h.keychain_listing()?
+        .lines()
+        .filter_map(|l| l.strip_prefix("secret = "))
+        .map(|s| s.trim().to_string())
+        .filter(|s| s.len() >= 8)
+        .collect())
+}
+
+async fn sign_out(h: &Harness) -> Result<()> {
+    h.client
+        .find(Locator::XPath("//button[normalize-space()='Sign out']"))
+        .await?
+        .click()
+        .await?;
+    h.wait_for("#username").await?;
+    Ok(())
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_secret_is_left_in_any_file() -> Result<()> {
-    let h = Harness::start().await?;
+async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
+    // Short sessions: the signed-in screen renews 2 min before the end, i.e. after ~10 s.
+    let h = Harness::start_with(Options {
+        sandbox_config: Some(json!({"access_token_seconds": 130})),
+        ..Options::default()
+    })
+    .await?;
     let c = &h.client;
     h.wait_attr("[data-testid=server-status]", "data-state", "ok")
         .await?;
+    assert_eq!(c.execute(RECORD_IPC, vec![]).await?, json!(true));
 
     // A clinician made for this run only, with no authenticator yet: enrollment + sign-in.
     let nonce = std::time::SystemTime::now()
@@ -28,29 +74,46 @@ async fn no_secret_is_left_in_any_file() -> Result<()> {
     h.wait_for("[data-testid=signed-in-user]").await?;
 
     // Every secret the keychain holds now (tokens, client secret), read with libsecret's tool.
-    let items = h.keychain_listing()?;
-    let tokens: Vec<String> = items
-        .lines()
-        .filter_map(|l| l.strip_prefix("secret = "))
-        .map(|s| s.trim().to_string())
-        .filter(|s| s.len() >= 8)
-        .collect();
+    let mut tokens = keychain_secrets(&h)?;
     assert!(
         tokens.len() >= 2,
-        "expected session + refresh tokens in the keychain: {items}"
+        "expected session + refresh tokens in the keychain: {tokens:?}"
     );
 
-    c.find(Locator::XPath("//button[normalize-space()='Sign out']"))
-        .await?
-        .click()
+    // The renewal: the keychain's tokens rotate without the clinician doing anything.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let now = keychain_secrets(&h)?;
+        if now.iter().any(|t| !tokens.contains(t)) {
+            tokens.extend(now);
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("the session was not renewed within 40 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    sign_out(&h).await?;
+
+    // A second session: password + the next code (the first step's code was used).
+    let next = h
+        .sandbox
+        .control("GET", &format!("/control/users/{user}/totp?steps=1"), None)?;
+    let code2 = next["code"].as_str().ok_or("no code")?.to_string();
+    h.submit_sign_in(Some(&user), &password, Some(&code2))
         .await?;
-    h.wait_for("#username").await?;
+    h.wait_for("[data-testid=signed-in-user]").await?;
+    tokens.extend(keychain_secrets(&h)?);
+    sign_out(&h).await?;
+    tokens.sort();
+    tokens.dedup();
 
     let mut secrets: Vec<(String, String)> = vec![
         ("password".into(), password.clone()),
         ("TOTP key".into(), compact.clone()),
         ("TOTP key (grouped)".into(), key.clone()),
         ("first code".into(), code1.clone()),
+        ("second code".into(), code2.clone()),
     ];
     secrets.extend(
         tokens
@@ -62,14 +125,17 @@ async fn no_secret_is_left_in_any_file() -> Result<()> {
     // The app's side of the machine: this run's HOME (with the keyring's encrypted file, which
     // must not hold anything in the clear), the run's temp root (the app's stdout/stderr) and
     // the temp dir. The run's root usually lies inside the temp dir: then scan that once.
+    // Everything is looked for in the run's own files; in the rest of the temp dir (shared
+    // with other programs' data) only what cannot match by chance: a 6-digit code would turn
+    // up in any large file of numbers.
     let root = h.home.parent().ok_or("home has a parent")?.to_path_buf();
-    let tmp = std::env::temp_dir();
-    let roots: Vec<PathBuf> = if root.starts_with(&tmp) {
-        vec![tmp]
-    } else {
-        vec![root, tmp]
-    };
-    let hits: Vec<Hit> = scan(&roots, &secrets);
+    let long: Vec<(String, String)> = secrets
+        .iter()
+        .filter(|(_, s)| s.len() >= 12)
+        .cloned()
+        .collect();
+    let mut hits: Vec<Hit> = scan(std::slice::from_ref(&root), &secrets);
+    hits.extend(scan(&[std::env::temp_dir()], &long));
     assert!(
         hits.is_empty(),
         "secrets found on disk: {:#?}",
@@ -77,6 +143,31 @@ async fn no_secret_is_left_in_any_file() -> Result<()> {
             .map(|h| (&h.label, h.encoding, &h.file))
             .collect::<Vec<_>>()
     );
+    // Every message the core sent to the webview: state only.
+    let ipc: Vec<String> = serde_json::from_value(c.execute("return window.__ipc", vec![]).await?)?;
+    assert!(
+        ipc.iter().any(|m| m.starts_with("renew_session ")),
+        "the recorder saw the renewal: {ipc:#?}"
+    );
+    // The one exception by design: the new authenticator's key, shown once for enrollment
+    // (QR + typed form) by the one `take_enrollment` answer that carries it.
+    let carrying_key = |m: &&String| m.contains(&key) || m.contains(&compact);
+    let shown: Vec<&String> = ipc.iter().filter(carrying_key).collect();
+    assert_eq!(shown.len(), 1, "the TOTP key is handed over exactly once");
+    assert!(shown[0].starts_with("take_enrollment "), "{}", shown[0]);
+    for (label, secret) in &secrets {
+        for (enc, form) in encodings(secret) {
+            let leak = ipc.iter().find(|m| {
+                m.contains(&form)
+                    && !(label.starts_with("TOTP key") && m.starts_with("take_enrollment "))
+            });
+            if let Some(m) = leak {
+                let cmd = m.split(' ').next().unwrap_or_default();
+                return Err(format!("{label} ({enc}) reached the webview in `{cmd}`").into());
+            }
+        }
+    }
+
     // The scan really looked: the app wrote logs and WebKit wrote its data under HOME.
     assert!(h.app_logs().contains("first screen painted"));
     h.stop().await
