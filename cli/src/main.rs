@@ -6,6 +6,7 @@
 mod doctor;
 mod policy;
 mod profiles;
+mod schedule;
 mod sessions;
 
 use std::process::ExitCode;
@@ -23,6 +24,13 @@ Commands:
   policy ...        IT policy tools (see `rounds-cli policy help`).
   profiles ...      Clinic accounts on this computer: list | add | remove (removing deletes
                     the profile's keychain items).
+  schedule check FILE|- [--json]
+                    What Rounds would show for a FHIR Appointment or Bundle (time, status,
+                    type, video, participants) or why it would skip each entry. Exits 1 when
+                    the file is not an Appointment or a search Bundle at all.
+  schedule sync --profile P [--throwaway] [--days-back N] [--days-ahead N]
+                    Sync the profile's schedule now, progress on stderr (--throwaway: into a
+                    temporary cache that is deleted afterwards).
   sessions ...      Stored sign-ins per profile with their expiry (read without reading any
                     secret): list [--json] | clear [PROFILE].
   version           Print the version.
@@ -36,6 +44,7 @@ fn main() -> ExitCode {
         ["doctor", rest @ ..] => doctor::run(rest),
         ["policy", rest @ ..] => policy::run(rest),
         ["profiles", rest @ ..] => profiles::run(rest),
+        ["schedule", rest @ ..] => schedule::run(rest),
         ["sessions", rest @ ..] => sessions::run(rest),
         ["version" | "--version" | "-V"] => {
             println!("rounds-cli {}", rounds_core::VERSION);
