@@ -25,6 +25,9 @@ pub enum CoreError {
     Audit(#[from] AuditError),
     #[error("no clinic server is set up")]
     NoServer,
+    /// A clinic account could not be added, switched or removed; `reason` is for the clinician.
+    #[error("clinic account: {reason}")]
+    InvalidProfile { reason: String },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -3,8 +3,8 @@
 use crate::error::UiError;
 use rounds_core::Core;
 use rounds_core::app::{
-    AppInfo, EnrollmentCode, EnrollmentView, PolicyView, ServerCheck, SessionState, SettingValue,
-    UserSetting,
+    AppInfo, EnrollmentCode, EnrollmentView, NewProfile, PolicyView, ProfilesView, ServerCheck,
+    SessionState, SettingValue, UserSetting,
 };
 use rounds_core::auth::{SignInMethod, SignInRequest};
 use tauri::State;
@@ -54,6 +54,32 @@ pub async fn sign_in_browser(core: State<'_, Core>) -> Result<SessionState, UiEr
 #[specta::specta]
 pub fn cancel_browser_sign_in(core: State<'_, Core>) {
     core.cancel_browser_sign_in();
+}
+
+/// Clinic accounts on this computer, and whether policy fixes the server.
+#[tauri::command]
+#[specta::specta]
+pub fn profiles(core: State<'_, Core>) -> ProfilesView {
+    core.profiles()
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn add_profile(core: State<'_, Core>, profile: NewProfile) -> Result<ProfilesView, UiError> {
+    Ok(core.add_profile(profile)?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn switch_profile(core: State<'_, Core>, id: String) -> Result<ProfilesView, UiError> {
+    Ok(core.switch_profile(&id)?)
+}
+
+/// Removes a clinic account and deletes its keychain items.
+#[tauri::command]
+#[specta::specta]
+pub fn remove_profile(core: State<'_, Core>, id: String) -> Result<ProfilesView, UiError> {
+    Ok(core.remove_profile(&id)?)
 }
 
 #[tauri::command]
@@ -146,6 +172,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         sign_in_method,
         sign_in_browser,
         cancel_browser_sign_in,
+        profiles,
+        add_profile,
+        switch_profile,
+        remove_profile,
         session_state,
         renew_session,
         sign_out,

@@ -167,6 +167,7 @@ impl From<CoreError> for UiError {
                 C::Internal,
                 "Your Rounds settings file could not be read. Safe defaults are in use.",
             ),
+            CoreError::InvalidProfile { reason } => Self::new(C::InvalidInput, reason),
             CoreError::NoServer => Self::new(
                 C::NotConfigured,
                 "No clinic server is set up on this computer. Ask IT for your clinic's Rounds settings.",

@@ -4,10 +4,12 @@
 
 mod enroll;
 mod labels;
+mod profiles;
 mod session;
 mod views;
 
 pub use enroll::{EnrollmentCode, EnrollmentView};
+pub use profiles::{NewProfile, ProfileView, ProfilesView};
 pub use views::*;
 
 use crate::auth::SignInRequest;
@@ -138,7 +140,10 @@ impl Core {
         let r = self.resolved();
         let cfg = self.config.read().ok()?;
         let profile = cfg.active();
-        let username = profile.and_then(|p| p.username.clone());
+        let remembered = |id: &str| cfg.last_users.get(id).cloned();
+        let username = profile
+            .and_then(|p| p.username.clone().or_else(|| remembered(&p.id)))
+            .or_else(|| remembered("managed"));
         let managed = r.origin("clinic.servers").is_some_and(Origin::locked);
         if let Some(s) = r.effective.clinic.servers.first()
             && let Ok(url) = Url::parse(&s.url)

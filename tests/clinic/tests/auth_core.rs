@@ -13,7 +13,10 @@ use rounds_core::paths::Paths;
 use rounds_core::secret::Secret;
 
 fn main() {
-    let cases: &[Case] = &[case!(core_signs_in_enrolls_renews_and_signs_out_state_only)];
+    let cases: &[Case] = &[
+        case!(core_signs_in_enrolls_renews_and_signs_out_state_only),
+        case!(two_profiles_switch_and_remove_with_keychain_items),
+    ];
     s::run(cases)
 }
 
@@ -150,4 +153,86 @@ async fn core_signs_in_enrolls_renews_and_signs_out_state_only() {
         .delete_profile("clinic")
         .expect("clean");
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Two clinic accounts in the app: add (id from the name, becomes active), sign in to each,
+/// switch, and remove one: its keychain items go, the other's stay.
+async fn two_profiles_switch_and_remove_with_keychain_items() {
+    let sb = sandbox().await;
+    let root = temp_dir("core-profiles");
+    let paths = Paths::under(&root);
+    let policy = root.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"mandatory": {"network": {"ca_bundle": sb.ready.ca_pem}}}).to_string(),
+    )
+    .expect("policy");
+    let core = Core::load(Environment {
+        paths: paths.clone(),
+        policy_override: Some(policy),
+    })
+    .expect("core");
+    let add = |name: &str| rounds_core::app::NewProfile {
+        display_name: name.into(),
+        server_url: sb.ready.base_url.clone(),
+        site: None,
+    };
+    // A remote plain-http server is refused with words for the clinician.
+    let bad = core.add_profile(rounds_core::app::NewProfile {
+        server_url: "http://emr.example.org".into(),
+        ..add("Bad")
+    });
+    assert!(format!("{:?}", bad.expect_err("http")).contains("https"));
+
+    let v = core.add_profile(add("North Clinic")).expect("add north");
+    assert_eq!(v.profiles.len(), 1);
+    assert_eq!(v.profiles[0].id, "north-clinic");
+    let code = s::totp(&sb, "drsmith", 0).await;
+    core.sign_in(request("drsmith", PASSWORD, &code))
+        .await
+        .expect("north sign in");
+
+    let v = core.add_profile(add("South Clinic")).expect("add south");
+    assert!(
+        v.profiles
+            .iter()
+            .any(|p| p.id == "south-clinic" && p.active)
+    );
+    assert_eq!(
+        core.session_state().expect("state"),
+        SessionState::SignedOut,
+        "south: not signed in"
+    );
+    let code = s::totp(&sb, "drold", 0).await;
+    core.sign_in(request("drold", PASSWORD, &code))
+        .await
+        .expect("south sign in");
+
+    // Switch back: north's session is still there, with its remembered user.
+    core.switch_profile("north-clinic").expect("switch");
+    assert!(matches!(
+        core.session_state().expect("state"),
+        SessionState::SignedIn { ref user, .. } if user == "drsmith"
+    ));
+    let accounts = secret_tool_accounts();
+    assert!(
+        accounts.iter().any(|a| a == "south-clinic/session"),
+        "{accounts:?}"
+    );
+
+    core.remove_profile("south-clinic").expect("remove");
+    let accounts = secret_tool_accounts();
+    assert!(
+        accounts.iter().all(|a| !a.starts_with("south-clinic/")),
+        "{accounts:?}"
+    );
+    assert!(
+        accounts.iter().any(|a| a == "north-clinic/session"),
+        "{accounts:?}"
+    );
+    let saved = UserConfig::load(&paths.config_file()).expect("config");
+    assert_eq!(saved.profiles.len(), 1);
+    assert!(!saved.last_users.contains_key("south-clinic"));
+    core.sign_out().expect("sign out");
+    core.remove_profile("north-clinic").expect("remove north");
 }

@@ -5,6 +5,8 @@ import {
   commands,
   type AppInfo_Serialize,
   type EnrollmentView,
+  type NewProfile_Deserialize,
+  type ProfilesView_Serialize,
   type Origin,
   type PolicyView_Serialize,
   type SettingValue,
@@ -28,6 +30,9 @@ export type ServerInfo = ServerInfo_Serialize;
 export type UiError = UiError_Serialize;
 export type PolicyView = PolicyView_Serialize;
 export type SourceReport = SourceReport_Serialize;
+export type ProfilesView = ProfilesView_Serialize;
+// Sent by the UI: the shape the Rust side accepts.
+export type NewProfile = NewProfile_Deserialize;
 export type {
   EnrollmentView,
   ErrorCode,
@@ -61,6 +66,12 @@ export interface Backend {
   /** Renews the session from the keychain's refresh token, before it ends. */
   renewSession(): Promise<Outcome<SessionState>>;
   policyView(): Promise<PolicyView>;
+  /** Clinic accounts on this computer. */
+  profiles(): Promise<ProfilesView>;
+  addProfile(profile: NewProfile): Promise<Outcome<ProfilesView>>;
+  switchProfile(id: string): Promise<Outcome<ProfilesView>>;
+  /** Also deletes the account's keychain items. */
+  removeProfile(id: string): Promise<Outcome<ProfilesView>>;
   userSettings(): Promise<UserSetting[]>;
   setUserSetting(key: string, value: SettingValue): Promise<Outcome<UserSetting[]>>;
   /** Tells the core the first screen has painted (startup timing in the log). */
@@ -106,6 +117,10 @@ export const tauriBackend: Backend = {
   signOut: () => call(() => commands.signOut()),
   renewSession: () => call(() => commands.renewSession()),
   policyView: () => commands.policyView(),
+  profiles: () => commands.profiles(),
+  addProfile: (profile) => call(() => commands.addProfile(profile)),
+  switchProfile: (id) => call(() => commands.switchProfile(id)),
+  removeProfile: (id) => call(() => commands.removeProfile(id)),
   userSettings: () => commands.userSettings(),
   setUserSetting: (key, value) => call(() => commands.setUserSetting(key, value)),
   uiReady: async () => {

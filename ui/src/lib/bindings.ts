@@ -24,6 +24,12 @@ export const commands = {
 	 */
 	signInBrowser: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_in_browser")),
 	cancelBrowserSignIn: () => __TAURI_INVOKE<void>("cancel_browser_sign_in"),
+	/**  Clinic accounts on this computer, and whether policy fixes the server. */
+	profiles: () => __TAURI_INVOKE<ProfilesView_Serialize>("profiles"),
+	addProfile: (profile: NewProfile_Deserialize) => typedError<ProfilesView_Serialize, UiError_Serialize>(__TAURI_INVOKE("add_profile", { profile })),
+	switchProfile: (id: string) => typedError<ProfilesView_Serialize, UiError_Serialize>(__TAURI_INVOKE("switch_profile", { id })),
+	/**  Removes a clinic account and deletes its keychain items. */
+	removeProfile: (id: string) => typedError<ProfilesView_Serialize, UiError_Serialize>(__TAURI_INVOKE("remove_profile", { id })),
 	/**  What the keychain says about this profile's session (no secret is read). */
 	sessionState: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("session_state")),
 	/**  Renews the session with the stored refresh token (the UI calls it before `until`). */
@@ -103,6 +109,23 @@ export type ErrorCode = "invalidInput" | "mfaRequired" | "sessionExpired" | "off
 /**  Which form field an input error belongs to, so the UI can put the message beside it. */
 export type Field = "username" | "password" | "totp";
 
+/**  What the "Add a clinic" form sends. */
+export type NewProfile = NewProfile_Serialize | NewProfile_Deserialize;
+
+/**  What the "Add a clinic" form sends. */
+export type NewProfile_Deserialize = {
+	displayName: string,
+	serverUrl: string,
+	site?: string | null,
+};
+
+/**  What the "Add a clinic" form sends. */
+export type NewProfile_Serialize = {
+	displayName: string,
+	serverUrl: string,
+	site: string | null,
+};
+
 /**  Where a setting's value comes from. */
 export type Origin = { kind: "default" } | { kind: "user" } | { kind: "recommended"; source: string } | { kind: "mandatory"; source: string };
 
@@ -127,6 +150,40 @@ export type PolicyView_Serialize = {
 	sources: SourceReport_Serialize[],
 	/**  Settings set by policy (mandatory or recommended), in a stable order. */
 	settings: SettingView[],
+};
+
+export type ProfileView = ProfileView_Serialize | ProfileView_Deserialize;
+
+export type ProfileView_Deserialize = {
+	id: string,
+	displayName: string,
+	origin: string,
+	site: string,
+	username?: string | null,
+	active: boolean,
+};
+
+export type ProfileView_Serialize = {
+	id: string,
+	displayName: string,
+	origin: string,
+	site: string,
+	username: string | null,
+	active: boolean,
+};
+
+export type ProfilesView = ProfilesView_Serialize | ProfilesView_Deserialize;
+
+export type ProfilesView_Deserialize = {
+	profiles: ProfileView_Deserialize[],
+	/**  IT's policy sets the clinic server: no adding or switching here. */
+	locked: boolean,
+};
+
+export type ProfilesView_Serialize = {
+	profiles: ProfileView_Serialize[],
+	/**  IT's policy sets the clinic server: no adding or switching here. */
+	locked: boolean,
 };
 
 /**  The result of reaching the clinic server over a verified TLS connection. */

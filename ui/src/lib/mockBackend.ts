@@ -5,6 +5,7 @@ import type {
   Backend,
   Outcome,
   PolicyView,
+  ProfilesView,
   ServerCheck,
   SessionState,
   SignInMethod,
@@ -87,6 +88,7 @@ export function mockBackend(over: {
   signIn?: Outcome<SessionState>;
   renew?: Outcome<SessionState>;
   method?: SignInMethod;
+  profiles?: ProfilesView;
   /** What the browser sign-in resolves to; a never-settling promise when absent. */
   browser?: Outcome<SessionState>;
 } = {}): MockBackend {
@@ -106,6 +108,7 @@ export function mockBackend(over: {
     ...over.info,
   };
   const signInCalls: SignInRequest[] = [];
+  let profiles: ProfilesView = over.profiles ?? { profiles: [], locked: true };
   const settingCalls: [string, unknown][] = [];
   let settings = structuredClone(sampleSettings);
   return {
@@ -138,6 +141,29 @@ export function mockBackend(over: {
       return { ok: true, value: settings };
     },
     appInfo: async () => info,
+    profiles: async () => profiles,
+    addProfile: async (p) => {
+      if (!p.serverUrl.startsWith("https://")) {
+        return { ok: false, error: { code: "invalidInput", message: "Use the clinic's https address.", field: null } };
+      }
+      const id = p.displayName.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+      profiles = {
+        ...profiles,
+        profiles: [
+          ...profiles.profiles.map((x) => ({ ...x, active: false })),
+          { id, displayName: p.displayName, origin: p.serverUrl, site: p.site ?? "default", username: null, active: true },
+        ],
+      };
+      return { ok: true, value: profiles };
+    },
+    switchProfile: async (id) => {
+      profiles = { ...profiles, profiles: profiles.profiles.map((x) => ({ ...x, active: x.id === id })) };
+      return { ok: true, value: profiles };
+    },
+    removeProfile: async (id) => {
+      profiles = { ...profiles, profiles: profiles.profiles.filter((x) => x.id !== id) };
+      return { ok: true, value: profiles };
+    },
     checkServer: async () =>
       over.check ?? { ok: true, value: { origin: info.server?.origin ?? "", encrypted: true } },
     signIn: async (req) => {
