@@ -52,15 +52,23 @@ pub fn run() {
         .manage(started)
         .invoke_handler(builder.invoke_handler())
         .setup(|app| {
-            // Expired keychain items go at start, off the UI's path (the keychain may need a
-            // moment to answer), so they never linger for the next clinician.
+            // Expired keychain items go at start and every 10 minutes after, off the UI's path
+            // (the keychain may need a moment to answer), so they never linger for the next
+            // clinician.
             let handle = app.handle().clone();
-            std::thread::spawn(move || match handle.state::<Core>().purge_expired_items() {
-                Ok(gone) if !gone.is_empty() => {
-                    tracing::info!(count = gone.len(), "purged expired keychain items")
+            std::thread::spawn(move || {
+                loop {
+                    match handle.state::<Core>().purge_expired_items() {
+                        Ok(gone) if !gone.is_empty() => {
+                            tracing::info!(count = gone.len(), "purged expired keychain items")
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not purge expired keychain items")
+                        }
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(600));
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not purge expired keychain items"),
             });
             Ok(())
         })
