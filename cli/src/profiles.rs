@@ -136,6 +136,12 @@ fn remove(id: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Its encrypted schedule cache goes too (useless without the key just deleted).
+    if let Ok(env) = Environment::from_os()
+        && let Err(e) = rounds_core::schedule::Cache::remove_files(&env.paths.cache_dir, id)
+    {
+        eprintln!("rounds-cli: schedule cache of `{id}` not deleted: {e}");
+    }
     if in_config && let Err(e) = cfg.save(&path) {
         eprintln!("rounds-cli: {e}");
         return ExitCode::FAILURE;

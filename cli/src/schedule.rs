@@ -9,15 +9,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use rounds_core::app::Environment;
-use rounds_core::auth::{Account, AuthError, Authenticator};
+use rounds_core::auth::{Account, KeychainTokens};
 use rounds_core::config::UserConfig;
 use rounds_core::net::NetClient;
 use rounds_core::schedule::instant::format_instant;
 use rounds_core::schedule::{
-    Appointment, BoxFuture, Cache, CacheOpen, KeyStore, MemoryKeyStore, NetSource, Report,
-    SyncMode, SyncOptions, Syncer, TokenSource, fhir_base, parse_document,
+    Appointment, Cache, CacheOpen, KeyStore, MemoryKeyStore, NetSource, Report, SyncMode,
+    SyncOptions, Syncer, fhir_base, parse_document,
 };
-use rounds_core::secret::Secret;
 use rounds_core::vault::Vault;
 
 /// Biggest file `check` reads (a FHIR page is a few MB at most).
@@ -142,37 +141,6 @@ fn line(a: &Appointment) -> String {
     s
 }
 
-/// The app's keychain item for the cache key (`<profile>/cache-key`). Wiring point: returns
-/// `None` until the vault has that item kind; `--throwaway` works without it.
-fn keychain_key_store(_vault: &Vault) -> Option<Box<dyn KeyStore>> {
-    None
-}
-
-/// Access tokens from the keychain session of a profile (renewed with its refresh token).
-struct KeychainTokens {
-    net: NetClient,
-    vault: Vault,
-    acct: Account,
-}
-
-impl TokenSource for KeychainTokens {
-    fn token(&self) -> BoxFuture<'_, Result<Secret, AuthError>> {
-        Box::pin(async move {
-            Authenticator::new(self.net.clone(), &self.vault)
-                .access_token(&self.acct)
-                .await
-        })
-    }
-
-    fn renew(&self) -> BoxFuture<'_, Result<Secret, AuthError>> {
-        Box::pin(async move {
-            let auth = Authenticator::new(self.net.clone(), &self.vault);
-            auth.refresh(&self.acct).await?;
-            auth.access_token(&self.acct).await
-        })
-    }
-}
-
 struct SyncArgs<'a> {
     profile: &'a str,
     throwaway: bool,
@@ -241,10 +209,7 @@ async fn sync_profile(a: SyncArgs<'_>) -> Result<(), String> {
         let d = std::env::temp_dir().join(format!("rounds-sync-{}", std::process::id()));
         (d, Box::new(MemoryKeyStore::default()))
     } else {
-        let keys = keychain_key_store(&vault).ok_or(
-            "the keychain item for the schedule cache key is not available in this build; \
-             use --throwaway for a test sync into a temporary cache",
-        )?;
+        let keys: Box<dyn KeyStore> = Box::new(Vault::open().map_err(|e| e.to_string())?);
         (env.paths.cache_dir.clone(), keys)
     };
     let (cache, how) = Cache::open(&dir, &p.id, keys.as_ref())
@@ -263,11 +228,14 @@ async fn sync_profile(a: SyncArgs<'_>) -> Result<(), String> {
         username: p.username.clone().unwrap_or_default(),
     };
     let base = fhir_base(&p.server_url, &p.site).map_err(|e| e.to_string())?;
-    let tokens = Arc::new(KeychainTokens {
-        net: net.clone(),
+    let keep_refresh = !core.effective().session.shared_pc;
+    let tokens = Arc::new(KeychainTokens::new(
+        net.clone(),
         vault,
         acct,
-    });
+        keep_refresh,
+        Arc::default(),
+    ));
     let source = Arc::new(NetSource::new(net, p.server_url.clone(), tokens));
     let syncer = Syncer::new(cache.clone(), source, base, a.opts);
     let mut progress = syncer.progress();

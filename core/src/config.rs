@@ -44,6 +44,10 @@ pub struct UserConfig {
     /// sign-out.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub last_users: std::collections::BTreeMap<String, String>,
+    /// Profile id → the signed-in clinician's FHIR id (`fhirUser`), so the offline day view
+    /// shows their own visits as the online one does. A staff id, not patient data.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fhir_users: std::collections::BTreeMap<String, String>,
 }
 
 /// One clinic account.

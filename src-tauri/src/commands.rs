@@ -3,10 +3,11 @@
 use crate::error::UiError;
 use rounds_core::Core;
 use rounds_core::app::{
-    AppInfo, EnrollmentCode, EnrollmentView, NewProfile, PolicyView, ProfilesView, ServerCheck,
-    SessionState, SettingValue, UserSetting,
+    AppInfo, DayView, EnrollmentCode, EnrollmentView, NewProfile, PolicyView, ProfilesView,
+    ServerCheck, SessionState, SettingValue, UserSetting,
 };
 use rounds_core::auth::{SignInMethod, SignInRequest};
+use rounds_core::schedule::SyncProgress;
 use tauri::State;
 
 /// What the sign-in screen needs: version, clinic server, policy state.
@@ -78,8 +79,8 @@ pub fn switch_profile(core: State<'_, Core>, id: String) -> Result<ProfilesView,
 /// Removes a clinic account and deletes its keychain items.
 #[tauri::command]
 #[specta::specta]
-pub fn remove_profile(core: State<'_, Core>, id: String) -> Result<ProfilesView, UiError> {
-    Ok(core.remove_profile(&id)?)
+pub async fn remove_profile(core: State<'_, Core>, id: String) -> Result<ProfilesView, UiError> {
+    Ok(core.remove_profile(&id).await?)
 }
 
 #[tauri::command]
@@ -115,8 +116,22 @@ pub async fn renew_session(core: State<'_, Core>) -> Result<SessionState, UiErro
 /// One click: the session and the refresh token leave the keychain.
 #[tauri::command]
 #[specta::specta]
-pub fn sign_out(core: State<'_, Core>) -> Result<SessionState, UiError> {
-    Ok(core.sign_out()?)
+pub async fn sign_out(core: State<'_, Core>) -> Result<SessionState, UiError> {
+    Ok(core.sign_out().await?)
+}
+
+/// One local day of the schedule (`[from, to)`, unix seconds), from the encrypted cache.
+#[tauri::command]
+#[specta::specta]
+pub async fn schedule_day(core: State<'_, Core>, from: u32, to: u32) -> Result<DayView, UiError> {
+    Ok(core.schedule_day(from.into(), to.into()).await?)
+}
+
+/// "Try now": sync the schedule right away.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_now(core: State<'_, Core>) -> Result<SyncProgress, UiError> {
+    Ok(core.sync_now().await?)
 }
 
 /// "Managed by your organisation": every policy source and every setting it sets.
@@ -176,6 +191,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         add_profile,
         switch_profile,
         remove_profile,
+        schedule_day,
+        sync_now,
         session_state,
         renew_session,
         sign_out,

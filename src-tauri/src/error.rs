@@ -172,7 +172,32 @@ impl From<CoreError> for UiError {
                 C::NotConfigured,
                 "No clinic server is set up on this computer. Ask IT for your clinic's Rounds settings.",
             ),
-            CoreError::Schedule(_) | CoreError::Video(_) => {
+            CoreError::Schedule(e) => {
+                use rounds_core::schedule::SyncErrorKind as K;
+                match e.kind() {
+                    K::SignIn => Self::new(
+                        C::SessionExpired,
+                        "Your sign-in has ended. Sign in again to see your schedule.",
+                    ),
+                    K::Keychain => Self::new(
+                        C::KeychainUnavailable,
+                        "Rounds cannot reach your computer's keychain to open your schedule. Unlock it and try again.",
+                    ),
+                    K::Network => Self::new(
+                        C::Offline,
+                        "The clinic's server cannot be reached. Your saved schedule is shown; Rounds will update it when the connection is back.",
+                    ),
+                    K::Cache => Self::new(
+                        C::Internal,
+                        "The schedule saved on this computer could not be opened. Close Rounds and open it again; tell IT if it keeps happening.",
+                    ),
+                    _ => Self::new(
+                        C::ServerError,
+                        "The clinic's server did not give Rounds your schedule. Rounds will try again shortly.",
+                    ),
+                }
+            }
+            CoreError::Video(_) => {
                 Self::new(C::NotAvailable, "This is not available in this build yet.")
             }
             CoreError::Audit(_) | CoreError::Internal(_) => Self::new(

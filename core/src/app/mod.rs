@@ -5,11 +5,13 @@
 mod enroll;
 mod labels;
 mod profiles;
+mod schedule;
 mod session;
 mod views;
 
 pub use enroll::{EnrollmentCode, EnrollmentView};
 pub use profiles::{NewProfile, ProfileView, ProfilesView};
+pub use schedule::DayView;
 pub use views::*;
 
 use crate::auth::SignInRequest;
@@ -63,6 +65,8 @@ pub struct Core {
     sign_in: std::sync::Arc<crate::auth::SignInMemory>,
     /// Ends a browser sign-in that is waiting for the clinic's page.
     browser_cancel: std::sync::Arc<tokio::sync::Notify>,
+    /// The signed-in profile's schedule cache and its background sync.
+    schedule: tokio::sync::Mutex<Option<schedule::Running>>,
 }
 
 impl Core {
@@ -97,6 +101,7 @@ impl Core {
             net,
             sign_in: Default::default(),
             browser_cancel: Default::default(),
+            schedule: Default::default(),
         })
     }
 

@@ -103,7 +103,7 @@ impl Core {
     }
 
     /// Saves a changed copy of the settings file, then keeps it (never half a change).
-    fn update_config(&self, f: impl FnOnce(&mut UserConfig)) -> Result<(), CoreError> {
+    pub(super) fn update_config(&self, f: impl FnOnce(&mut UserConfig)) -> Result<(), CoreError> {
         let mut cfg = self
             .config
             .write()
@@ -173,15 +173,17 @@ impl Core {
     }
 
     /// Removes a clinic account: its keychain items first (if the keychain refuses, nothing
-    /// is removed and the error says why), then the profile.
-    pub fn remove_profile(&self, id: &str) -> Result<ProfilesView, CoreError> {
+    /// is removed and the error says why), its schedule cache, then the profile.
+    pub async fn remove_profile(&self, id: &str) -> Result<ProfilesView, CoreError> {
         if !self.profiles().profiles.iter().any(|p| p.id == id) {
             return Err(invalid("That clinic account is not on this computer."));
         }
         let items = Vault::open()?.delete_profile(id)?;
+        self.close_schedule(id, true).await;
         self.update_config(|c| {
             c.profiles.retain(|p| p.id != id);
             c.last_users.remove(id);
+            c.fhir_users.remove(id);
             if c.active_profile.as_deref() == Some(id) {
                 c.active_profile = None;
             }

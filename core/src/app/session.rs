@@ -32,7 +32,7 @@ fn flat(e: AuthError) -> CoreError {
 impl Core {
     /// The account to sign in to: the server in force (policy or profile) and the profile id
     /// its keychain items live under.
-    fn account(&self, username: Option<&str>) -> Result<Account, CoreError> {
+    pub(super) fn account(&self, username: Option<&str>) -> Result<Account, CoreError> {
         let s = self.server().ok_or(CoreError::NoServer)?;
         let server = Url::parse(&s.origin).map_err(|e| CoreError::Internal(e.to_string()))?;
         let profile = self
@@ -60,7 +60,7 @@ impl Core {
     }
 
     /// Shared hospital PC (IT policy `session.shared_pc`): no refresh token is kept.
-    fn shared_pc(&self) -> bool {
+    pub(super) fn shared_pc(&self) -> bool {
         self.effective().session.shared_pc
     }
 
@@ -181,12 +181,14 @@ impl Core {
         auth.state(&acct).map_err(flat)
     }
 
-    /// Sign-out: the session and refresh token leave the keychain.
-    pub fn sign_out(&self) -> Result<SessionState, CoreError> {
+    /// Sign-out: the session and refresh token leave the keychain; the schedule stops syncing
+    /// and its cache closes (on a shared PC it is deleted, with its key).
+    pub async fn sign_out(&self) -> Result<SessionState, CoreError> {
         let vault = Vault::open()?;
         let auth = self.authenticator(&vault);
         let profile = self.account(None)?.profile;
         auth.sign_out(&profile).map_err(flat)?;
+        self.close_schedule(&profile, self.shared_pc()).await;
         if self.shared_pc() {
             // A shared PC does not say who used it last.
             self.remember_user(&profile, None);

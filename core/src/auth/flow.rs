@@ -137,6 +137,10 @@ pub struct SignInMemory {
     shown: Mutex<Option<Enrollment>>,
     accepted: Mutex<Vec<([u8; 32], i64)>>,
     salt: [u8; 16],
+    /// One refresh at a time: refresh tokens rotate, so two concurrent refreshes (the UI's
+    /// timer and a sync's renew after a 401) would have the second one present a dead token
+    /// and end the session. The second waits and then renews with the new token.
+    refresh_lock: tokio::sync::Mutex<()>,
 }
 
 impl Default for SignInMemory {
@@ -149,6 +153,7 @@ impl Default for SignInMemory {
             shown: Mutex::new(None),
             accepted: Mutex::new(Vec::new()),
             salt,
+            refresh_lock: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -573,6 +578,7 @@ impl<'v, T: Transport> Authenticator<'v, T> {
     /// Renews the session with the refresh token (rotation: the new refresh token is stored
     /// before the new access token). A dead refresh token ends the session.
     pub async fn refresh(&self, acct: &Account) -> Result<SignedIn, AuthError> {
+        let _one_at_a_time = self.mem.refresh_lock.lock().await;
         let Some(rt) = self
             .vault
             .get(&acct.profile, ItemKind::Refresh, self.now())?

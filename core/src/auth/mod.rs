@@ -10,6 +10,7 @@ pub mod browser;
 pub mod flow;
 mod net_transport;
 pub mod session;
+pub mod tokens;
 pub mod transport;
 
 pub use browser::BrowserSignIn;
@@ -17,6 +18,7 @@ pub use flow::{
     Account, Authenticator, Enrollment, SignInMemory, SignInMethod, SignInOutcome, SignedIn,
 };
 pub use session::SessionState;
+pub use tokens::KeychainTokens;
 
 use crate::net::NetError;
 use crate::secret::Secret;

@@ -54,6 +54,21 @@ impl KeyStore for MemoryKeyStore {
     }
 }
 
+/// The app's store: the OS keychain, item `<profile>/cache-key` (no expiry; deleted with the
+/// profile, and on a shared PC's sign-out).
+impl KeyStore for crate::vault::Vault {
+    fn get_key(&self, profile: &str) -> Result<Option<Secret>, VaultError> {
+        let now = crate::vault::items::unix_now();
+        Ok(self
+            .get(profile, crate::vault::ItemKind::CacheKey, now)?
+            .map(|s| s.secret))
+    }
+
+    fn put_key(&self, profile: &str, key: &Secret) -> Result<(), VaultError> {
+        self.put(profile, crate::vault::ItemKind::CacheKey, key, None, None)
+    }
+}
+
 impl std::fmt::Debug for MemoryKeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MemoryKeyStore([redacted])")

@@ -37,16 +37,24 @@ pub enum ItemKind {
     Session,
     /// The client secret of a client this app registered (RFC 7591).
     Client,
+    /// The key of the profile's encrypted schedule cache (no expiry; gone with the profile).
+    CacheKey,
 }
 
 impl ItemKind {
-    pub const ALL: [ItemKind; 3] = [ItemKind::Refresh, ItemKind::Session, ItemKind::Client];
+    pub const ALL: [ItemKind; 4] = [
+        ItemKind::Refresh,
+        ItemKind::Session,
+        ItemKind::Client,
+        ItemKind::CacheKey,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Refresh => "refresh",
             Self::Session => "session",
             Self::Client => "client",
+            Self::CacheKey => "cache-key",
         }
     }
 

@@ -83,7 +83,7 @@ async fn core_signs_in_enrolls_renews_and_signs_out_state_only() {
     let access2 = secret_tool_lookup("clinic/session").expect("renewed");
     assert_ne!(access, access2);
     seen.push(serde_json::to_string(&core.session_state().expect("s")).expect("json"));
-    let st = core.sign_out().expect("out");
+    let st = core.sign_out().await.expect("out");
     assert_eq!(st, SessionState::SignedOut);
     assert_eq!(
         secret_tool_accounts()
@@ -147,7 +147,7 @@ async fn core_signs_in_enrolls_renews_and_signs_out_state_only() {
             assert!(!text.contains(x), "{} holds a secret", f.display());
         }
     }
-    core.sign_out().expect("out");
+    core.sign_out().await.expect("out");
     rounds_core::vault::Vault::open()
         .expect("vault")
         .delete_profile("clinic")
@@ -220,7 +220,7 @@ async fn two_profiles_switch_and_remove_with_keychain_items() {
         "{accounts:?}"
     );
 
-    core.remove_profile("south-clinic").expect("remove");
+    core.remove_profile("south-clinic").await.expect("remove");
     let accounts = secret_tool_accounts();
     assert!(
         accounts.iter().all(|a| !a.starts_with("south-clinic/")),
@@ -233,6 +233,8 @@ async fn two_profiles_switch_and_remove_with_keychain_items() {
     let saved = UserConfig::load(&paths.config_file()).expect("config");
     assert_eq!(saved.profiles.len(), 1);
     assert!(!saved.last_users.contains_key("south-clinic"));
-    core.sign_out().expect("sign out");
-    core.remove_profile("north-clinic").expect("remove north");
+    core.sign_out().await.expect("sign out");
+    core.remove_profile("north-clinic")
+        .await
+        .expect("remove north");
 }

@@ -182,7 +182,10 @@ async fn delete_profile_removes_every_item_of_that_profile_only() {
                 .expect("put");
         }
     }
-    assert_eq!(v.delete_profile("one").expect("delete"), 3);
+    assert_eq!(
+        v.delete_profile("one").expect("delete"),
+        ItemKind::ALL.len()
+    );
     let accounts = secret_tool_accounts();
     assert!(
         accounts.iter().all(|a| !a.starts_with("one/")),
@@ -190,7 +193,7 @@ async fn delete_profile_removes_every_item_of_that_profile_only() {
     );
     assert_eq!(
         accounts.iter().filter(|a| a.starts_with("two/")).count(),
-        3,
+        ItemKind::ALL.len(),
         "{accounts:?}"
     );
     // A profile id that could address another profile's items is refused.
@@ -199,7 +202,10 @@ async fn delete_profile_removes_every_item_of_that_profile_only() {
             .is_err()
     );
     assert!(v.delete_profile("../two").is_err());
-    assert_eq!(v.delete_profile("two").expect("delete"), 3);
+    assert_eq!(
+        v.delete_profile("two").expect("delete"),
+        ItemKind::ALL.len()
+    );
     assert_eq!(v.delete_profile("two").expect("again"), 0);
 }
 

@@ -137,7 +137,7 @@ impl Drop for Watchdog {
 
 /// The sandbox clinic server, as started for one test.
 pub struct Sandbox {
-    _proc: Group,
+    proc: Option<Group>,
     pub base_url: String,
     pub ca_pem: PathBuf,
     pub control_url: String,
@@ -171,7 +171,7 @@ impl Sandbox {
             ca_pem: PathBuf::from(s("ca_pem")?),
             control_url: s("control_url").unwrap_or_default(),
             ready_line: ready,
-            _proc: proc,
+            proc: Some(proc),
         })
     }
 }
@@ -214,6 +214,11 @@ impl Sandbox {
     }
 
     /// The current TOTP code of an enrolled user.
+    /// Ends the clinic (the app then finds it unreachable: "offline").
+    pub fn stop(&mut self) {
+        self.proc = None;
+    }
+
     pub fn totp(&self, user: &str) -> Result<String> {
         let v = self.control("GET", &format!("/control/users/{user}/totp"), None)?;
         Ok(v["code"].as_str().ok_or("no code in answer")?.to_string())
@@ -250,6 +255,8 @@ pub struct Harness {
     pub sandbox: Sandbox,
     /// Throwaway HOME: settings, logs and keyring of this run live here.
     pub home: PathBuf,
+    driver_url: String,
+    caps: serde_json::Map<String, Value>,
     /// Where the `$BROWSER` stand-in records each URL the app opened.
     browser_log: PathBuf,
     _driver: Group,
@@ -343,29 +350,18 @@ impl Harness {
             unreachable!("literal object")
         };
         let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = loop {
-            match ClientBuilder::rustls()?
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(e) => {
-                    let log =
-                        std::fs::read_to_string(tmp.path().join("driver.log")).unwrap_or_default();
-                    return Err(
-                        format!("no WebDriver session: {e}\n--- driver log ---\n{log}").into(),
-                    );
-                }
+        let client = match connect(&url, &caps).await {
+            Ok(c) => c,
+            Err(e) => {
+                let log =
+                    std::fs::read_to_string(tmp.path().join("driver.log")).unwrap_or_default();
+                return Err(format!("{e}\n--- driver log ---\n{log}").into());
             }
         };
         Ok(Self {
             client,
+            driver_url: url,
+            caps,
             app,
             display,
             sandbox,
@@ -573,9 +569,40 @@ impl Harness {
         )
     }
 
+    /// Quits the app (ends its WebDriver session) and starts it again on the same machine:
+    /// same HOME, keyring, policy and clinic, as a clinician reopening Rounds.
+    pub async fn restart_app(&mut self) -> Result<()> {
+        self.client.clone().close().await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.app_pids().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.client = connect(&self.driver_url, &self.caps).await?;
+        Ok(())
+    }
+
     pub async fn stop(self) -> Result<()> {
         self.client.clone().close().await?;
         Ok(())
+    }
+}
+
+/// A WebDriver session (which starts the app), retried for 30 s while tauri-driver comes up.
+async fn connect(url: &str, caps: &serde_json::Map<String, Value>) -> Result<Client> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match ClientBuilder::rustls()?
+            .capabilities(caps.clone())
+            .connect(url)
+            .await
+        {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(format!("no WebDriver session: {e}").into()),
+        }
     }
 }
 

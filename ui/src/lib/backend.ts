@@ -4,7 +4,11 @@
 import {
   commands,
   type AppInfo_Serialize,
+  type DayView_Serialize,
   type EnrollmentView,
+  type SyncErrorKind,
+  type SyncProgress_Serialize,
+  type Visit_Serialize,
   type NewProfile_Deserialize,
   type ProfilesView_Serialize,
   type Origin,
@@ -31,6 +35,10 @@ export type UiError = UiError_Serialize;
 export type PolicyView = PolicyView_Serialize;
 export type SourceReport = SourceReport_Serialize;
 export type ProfilesView = ProfilesView_Serialize;
+export type DayView = DayView_Serialize;
+export type SyncProgress = SyncProgress_Serialize;
+export type Visit = Visit_Serialize;
+export type { SyncErrorKind };
 // Sent by the UI: the shape the Rust side accepts.
 export type NewProfile = NewProfile_Deserialize;
 export type {
@@ -66,6 +74,10 @@ export interface Backend {
   /** Renews the session from the keychain's refresh token, before it ends. */
   renewSession(): Promise<Outcome<SessionState>>;
   policyView(): Promise<PolicyView>;
+  /** One local day `[from, to)` (unix seconds) from the encrypted cache, with the sync state. */
+  scheduleDay(from: number, to: number): Promise<Outcome<DayView>>;
+  /** Sync now ("Try now"); returns at once with the progress. */
+  syncNow(): Promise<Outcome<SyncProgress>>;
   /** Clinic accounts on this computer. */
   profiles(): Promise<ProfilesView>;
   addProfile(profile: NewProfile): Promise<Outcome<ProfilesView>>;
@@ -118,6 +130,8 @@ export const tauriBackend: Backend = {
   renewSession: () => call(() => commands.renewSession()),
   policyView: () => commands.policyView(),
   profiles: () => commands.profiles(),
+  scheduleDay: (from, to) => call(() => commands.scheduleDay(from, to)),
+  syncNow: () => call(() => commands.syncNow()),
   addProfile: (profile) => call(() => commands.addProfile(profile)),
   switchProfile: (id) => call(() => commands.switchProfile(id)),
   removeProfile: (id) => call(() => commands.removeProfile(id)),

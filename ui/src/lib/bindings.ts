@@ -30,6 +30,10 @@ export const commands = {
 	switchProfile: (id: string) => typedError<ProfilesView_Serialize, UiError_Serialize>(__TAURI_INVOKE("switch_profile", { id })),
 	/**  Removes a clinic account and deletes its keychain items. */
 	removeProfile: (id: string) => typedError<ProfilesView_Serialize, UiError_Serialize>(__TAURI_INVOKE("remove_profile", { id })),
+	/**  One local day of the schedule (`[from, to)`, unix seconds), from the encrypted cache. */
+	scheduleDay: (from: number, to: number) => typedError<DayView_Serialize, UiError_Serialize>(__TAURI_INVOKE("schedule_day", { from, to })),
+	/**  "Try now": sync the schedule right away. */
+	syncNow: () => typedError<SyncProgress_Serialize, UiError_Serialize>(__TAURI_INVOKE("sync_now")),
 	/**  What the keychain says about this profile's session (no secret is read). */
 	sessionState: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("session_state")),
 	/**  Renews the session with the stored refresh token (the UI calls it before `until`). */
@@ -82,12 +86,34 @@ export type Appearance = {
 	textSize: TextSize,
 };
 
+/**  FHIR R4 AppointmentStatus (required binding: any other code is refused). */
+export type AppointmentStatus = "proposed" | "pending" | "booked" | "arrived" | "fulfilled" | "cancelled" | "noshow" | "entered-in-error" | "checked-in" | "waitlist";
+
 export type ChoiceOption = {
 	value: string,
 	label: string,
 };
 
 export type Control = { kind: "toggle"; value: boolean } | { kind: "choice"; value: string; options: ChoiceOption[] };
+
+/**  One day of the schedule, with the state of the sync (for the status line). */
+export type DayView = DayView_Serialize | DayView_Deserialize;
+
+/**  One day of the schedule, with the state of the sync (for the status line). */
+export type DayView_Deserialize = {
+	visits: Visit_Deserialize[],
+	sync: SyncProgress_Deserialize,
+	/**  Something the clinician should know about the saved schedule (it was set aside). */
+	notice?: string | null,
+};
+
+/**  One day of the schedule, with the state of the sync (for the status line). */
+export type DayView_Serialize = {
+	visits: Visit_Serialize[],
+	sync: SyncProgress_Serialize,
+	/**  Something the clinician should know about the saved schedule (it was set aside). */
+	notice: string | null,
+};
 
 /**  The first code from the newly set-up authenticator, as the UI sends it. */
 export type EnrollmentCode = {
@@ -286,6 +312,39 @@ export type SourceStatus =
 /**  This build cannot read this source yet (shown so IT is never misled). */
 "unsupported";
 
+/**  The error classes the UI words differently (generated into TypeScript). */
+export type SyncErrorKind = "signIn" | "permission" | "serverBusy" | "server" | "badData" | "foreignLink" | "network" | "keychain" | "cache" | "other";
+
+/**  Where a sync is. */
+export type SyncPhase = "idle" | 
+/**  Downloading the whole window (first sync, and every 15 min for deletions). */
+"window" | 
+/**  Downloading changes since the last sync. */
+"incremental" | "done" | "failed";
+
+/**  Progress of the current (or last) sync, for a status line. */
+export type SyncProgress = SyncProgress_Serialize | SyncProgress_Deserialize;
+
+/**  Progress of the current (or last) sync, for a status line. */
+export type SyncProgress_Deserialize = {
+	phase: SyncPhase,
+	pages: number,
+	appointments: number,
+	skipped: number,
+	lastSynced?: number | null,
+	error?: SyncErrorKind | null,
+};
+
+/**  Progress of the current (or last) sync, for a status line. */
+export type SyncProgress_Serialize = {
+	phase: SyncPhase,
+	pages: number,
+	appointments: number,
+	skipped: number,
+	lastSynced: number | null,
+	error: SyncErrorKind | null,
+};
+
 export type TextSize = "normal" | "large";
 
 export type Theme = "system" | "light" | "dark";
@@ -313,6 +372,46 @@ export type UserSetting = {
 	control: Control,
 	origin: Origin,
 	locked: boolean,
+};
+
+/**
+ *  One visit as the day view shows it. Times are unix seconds (UTC); the UI formats them in
+ *  the computer's time zone.
+ */
+export type Visit = Visit_Serialize | Visit_Deserialize;
+
+/**
+ *  One visit as the day view shows it. Times are unix seconds (UTC); the UI formats them in
+ *  the computer's time zone.
+ */
+export type Visit_Deserialize = {
+	id: string,
+	start: number,
+	end: number,
+	/**  The patient's name (`actor.display`, else the cached Patient name); `None` until known. */
+	patient?: string | null,
+	/**  `appointmentType.coding[0].display`, else its text, else the first serviceType's. */
+	visitType?: string | null,
+	status: AppointmentStatus,
+	video: boolean,
+	comment?: string | null,
+};
+
+/**
+ *  One visit as the day view shows it. Times are unix seconds (UTC); the UI formats them in
+ *  the computer's time zone.
+ */
+export type Visit_Serialize = {
+	id: string,
+	start: number,
+	end: number,
+	/**  The patient's name (`actor.display`, else the cached Patient name); `None` until known. */
+	patient: string | null,
+	/**  `appointmentType.coding[0].display`, else its text, else the first serviceType's. */
+	visitType: string | null,
+	status: AppointmentStatus,
+	video: boolean,
+	comment: string | null,
 };
 
 /* Tauri Specta runtime */

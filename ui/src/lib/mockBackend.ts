@@ -4,8 +4,10 @@ import type {
   AppInfo,
   Backend,
   Outcome,
+  DayView,
   PolicyView,
   ProfilesView,
+  Visit,
   ServerCheck,
   SessionState,
   SignInMethod,
@@ -16,6 +18,7 @@ import type {
 export interface MockBackend extends Backend {
   signInCalls: SignInRequest[];
   renewCalls: number;
+  dayCalls: [number, number][];
   browserCalls: number;
   cancelCalls: number;
   settingCalls: [string, unknown][];
@@ -89,6 +92,9 @@ export function mockBackend(over: {
   renew?: Outcome<SessionState>;
   method?: SignInMethod;
   profiles?: ProfilesView;
+  /** Visits the cache holds (any day); the day view filters by [from, to). */
+  visits?: Visit[];
+  sync?: DayView["sync"];
   /** What the browser sign-in resolves to; a never-settling promise when absent. */
   browser?: Outcome<SessionState>;
 } = {}): MockBackend {
@@ -141,6 +147,24 @@ export function mockBackend(over: {
       return { ok: true, value: settings };
     },
     appInfo: async () => info,
+    dayCalls: [],
+    async scheduleDay(from, to) {
+      this.dayCalls.push([from, to]);
+      const visits = (over.visits ?? []).filter((v) => v.start >= from && v.start < to);
+      const sync = over.sync ?? {
+        phase: "done",
+        pages: 1,
+        appointments: visits.length,
+        skipped: 0,
+        lastSynced: Math.floor(Date.now() / 1000),
+        error: null,
+      };
+      return { ok: true, value: { visits, sync, notice: null } };
+    },
+    syncNow: async () => ({
+      ok: true,
+      value: { phase: "incremental", pages: 0, appointments: 0, skipped: 0, lastSynced: null, error: null },
+    }),
     profiles: async () => profiles,
     addProfile: async (p) => {
       if (!p.serverUrl.startsWith("https://")) {
