@@ -2,8 +2,9 @@
 //! the real Secret Service (gnome-keyring on a private D-Bus session; the binary re-runs
 //! itself there). What the keychain holds is read back with `secret-tool`, not with Rounds.
 
-use rounds_clinic_tests::auth_support::{self as s, Case, secret_tool_accounts};
-use rounds_clinic_tests::case;
+use rounds_clinic_tests::auth_support::{self as s, Case, TestTransport, secret_tool_accounts};
+use rounds_clinic_tests::{case, sandbox};
+use rounds_core::auth::Authenticator;
 use rounds_core::secret::Secret;
 use rounds_core::vault::ItemKind;
 use rounds_core::vault::items::unix_now;
@@ -14,6 +15,7 @@ fn main() {
         case!(profiles_add_list_and_remove_with_its_keychain_items),
         case!(sessions_list_shows_expiry_never_a_secret_and_clear_deletes),
         case!(bad_arguments_are_refused_with_usage),
+        case!(schedule_sync_uses_the_profiles_keychain_session),
     ];
     s::run(cases)
 }
@@ -201,4 +203,51 @@ async fn bad_arguments_are_refused_with_usage() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(text(&o).contains("Usage: rounds-cli"), "{}", text(&o));
     }
+}
+
+/// A headless sync for IT: the profile's session from the keychain (signed in beforehand, as the
+/// app leaves it), the clinic's CA from policy, the cache key created in the keychain.
+async fn schedule_sync_uses_the_profiles_keychain_session() {
+    let sb = sandbox().await;
+    let policy =
+        std::env::temp_dir().join(format!("rounds-cli-policy-{}.json", std::process::id()));
+    std::fs::write(
+        &policy,
+        serde_json::json!({"mandatory": {"network": {"ca_bundle": sb.ready.ca_pem}}}).to_string(),
+    )
+    .expect("policy");
+    let add = cli(&["profiles", "add", "clin", &sb.ready.base_url]);
+    assert!(add.status.success(), "{}", text(&add));
+    let vault = s::vault();
+    let auth = Authenticator::new(TestTransport::new(&sb), &vault);
+    s::sign_in(&auth, &sb, &s::account(&sb, "clin", "drsmith")).await;
+
+    let o = Command::new(env!("CARGO_BIN_EXE_rounds-cli"))
+        .args(["schedule", "sync", "--profile", "clin"])
+        .env("ROUNDS_POLICY_FILE", &policy)
+        .output()
+        .expect("rounds-cli runs");
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("appointments"), "progress is shown: {t}");
+    assert!(
+        secret_tool_accounts().iter().any(|a| a == "clin/cache-key"),
+        "{:?}",
+        secret_tool_accounts()
+    );
+    let cache = std::path::PathBuf::from(std::env::var("XDG_CACHE_HOME").expect("cache home"))
+        .join("rounds/schedule-clin.db");
+    let bytes = std::fs::read(&cache).expect("the cache file exists");
+    assert!(
+        !bytes.starts_with(b"SQLite format 3"),
+        "the cache is encrypted"
+    );
+    // Counts only on the terminal, never a patient.
+    for name in ["Nadia", "Oskar", "Amelia"] {
+        assert!(!t.contains(name), "{t}");
+    }
+    let rm = cli(&["profiles", "remove", "clin"]);
+    assert!(rm.status.success(), "{}", text(&rm));
+    assert!(!cache.exists(), "removing the profile removes its cache");
+    let _ = std::fs::remove_file(policy);
 }

@@ -108,6 +108,9 @@ fn same_origin(base: &Url, u: &Url) -> bool {
     u.origin() == base.origin() && crate::net::check_url_allowed(u).is_ok()
 }
 
+/// How often an offline app tries the clinic again.
+pub const RECONNECT_EVERY: Duration = Duration::from_secs(15);
+
 /// 2^n s, at most 5 min (clinic-api §3.4 step 5).
 pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs(1u64 << failures.min(9)).min(Duration::from_secs(300))
@@ -185,7 +188,8 @@ impl Syncer {
     }
 
     /// The background loop: `Auto` syncs every `incremental_every`, backing off 2^n s (max
-    /// 5 min) after failures, until `stop` turns true. Returns the error that needs the user
+    /// 5 min) after server failures and retrying every [`RECONNECT_EVERY`] while offline,
+    /// until `stop` turns true. Returns the error that needs the user
     /// (sign in again, missing permission); everything else is retried.
     pub async fn run_until(&self, mut stop: watch::Receiver<bool>) -> Result<(), ScheduleError> {
         let mut failures = 0u32;
@@ -199,6 +203,11 @@ impl Syncer {
                     self.opts.incremental_every
                 }
                 Err(e) if e.needs_user() => return Err(e),
+                // Offline: no server to spare, so look again soon; the sync then runs within
+                // RECONNECT_EVERY of the network coming back ("sync on reconnect").
+                Err(ScheduleError::Net(
+                    crate::net::NetError::Connect { .. } | crate::net::NetError::Timeout { .. },
+                )) => RECONNECT_EVERY,
                 Err(_) => {
                     failures += 1;
                     backoff(failures)
