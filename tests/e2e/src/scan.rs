@@ -41,6 +41,16 @@ pub fn encodings(secret: &str) -> Vec<(&'static str, String)> {
 /// Scans every regular file under `roots`, skipping the sandbox clinic's own files (the server
 /// side, which prints its demo password) and files over 64 MiB.
 pub fn scan(roots: &[PathBuf], secrets: &[(String, String)]) -> Vec<Hit> {
+    scan_since(roots, secrets, std::time::SystemTime::UNIX_EPOCH)
+}
+
+/// As [`scan`], but only files modified at or after `since` (a shared temp dir holds other
+/// programs' files from before the run, which cannot hold this run's secrets).
+pub fn scan_since(
+    roots: &[PathBuf],
+    secrets: &[(String, String)],
+    since: std::time::SystemTime,
+) -> Vec<Hit> {
     let needles: Vec<(String, &'static str, Vec<u8>)> = secrets
         .iter()
         .flat_map(|(label, s)| {
@@ -66,7 +76,10 @@ pub fn scan(roots: &[PathBuf], secrets: &[(String, String)]) -> Vec<Hit> {
             if let Ok(rd) = std::fs::read_dir(&p) {
                 stack.extend(rd.flatten().map(|e| e.path()));
             }
-        } else if meta.is_file() && meta.len() <= 64 << 20 {
+        } else if meta.is_file()
+            && meta.len() <= 64 << 20
+            && meta.modified().map_or(true, |m| m >= since)
+        {
             let Ok(data) = std::fs::read(&p) else {
                 continue;
             };

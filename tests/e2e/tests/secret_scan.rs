@@ -6,7 +6,7 @@
 //! hex, base64, URL-encoded.
 
 use fantoccini::Locator;
-use rounds_e2e::scan::{Hit, encodings, scan};
+use rounds_e2e::scan::{Hit, encodings, scan, scan_since};
 use rounds_e2e::{Harness, Options, Result};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -30,12 +30,34 @@ return window.fetch !== orig;
 "#;
 
 fn keychain_secrets(h: &Harness) -> Result<Vec<String>> {
-    Ok(h.keychain_listing()?
-        .lines()
-        .filter_map(|l| l.strip_prefix("secret = "))
-        .map(|s| s.trim().to_string())
-        .filter(|s| s.len() >= 8)
-        .collect())
+    Ok(keychain_items(h)?.into_iter().map(|(_, s)| s).collect())
+}
+
+/// (kind, secret) of every Rounds item, from `secret-tool`'s blocks (`secret = …`,
+/// `attribute.rounds_kind = …`; it prints attributes on stderr, hence one merged pipe).
+fn keychain_items(h: &Harness) -> Result<Vec<(String, String)>> {
+    let listing = h.run_in_app_session(
+        "sh",
+        &[
+            "-c",
+            "secret-tool search --all service app.rounds.desktop 2>&1",
+        ],
+    )?;
+    let mut out = Vec::new();
+    for block in listing.split("\n[").filter(|b| !b.trim().is_empty()) {
+        let field = |name: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+        };
+        if let (Some(kind), Some(secret)) = (field("attribute.rounds_kind = "), field("secret = "))
+            && secret.len() >= 8
+        {
+            out.push((kind, secret));
+        }
+    }
+    Ok(out)
 }
 
 async fn sign_out(h: &Harness) -> Result<()> {
@@ -50,6 +72,8 @@ async fn sign_out(h: &Harness) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
+    // A second of slack for file systems with coarse timestamps.
+    let started = std::time::SystemTime::now() - Duration::from_secs(1);
     // Short sessions: the signed-in screen renews 2 min before the end, i.e. after ~10 s.
     let h = Harness::start_with(Options {
         sandbox_config: Some(json!({"access_token_seconds": 130})),
@@ -80,16 +104,25 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
         "expected session + refresh tokens in the keychain: {tokens:?}"
     );
 
-    // The renewal: the keychain's tokens rotate without the clinician doing anything.
+    // The renewal: the session rotates without the clinician doing anything; meanwhile the
+    // schedule has created its cache key.
+    let session = |items: &[(String, String)]| {
+        items
+            .iter()
+            .find(|(k, _)| k == "session")
+            .map(|(_, s)| s.clone())
+    };
+    let first = session(&keychain_items(&h)?).ok_or("a session in the keychain")?;
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
-        let now = keychain_secrets(&h)?;
-        if now.iter().any(|t| !tokens.contains(t)) {
-            tokens.extend(now);
+        let items = keychain_items(&h)?;
+        let renewed = session(&items).is_some_and(|s| s != first);
+        if renewed && items.iter().any(|(k, _)| k == "cache-key") {
+            tokens.extend(items.into_iter().map(|(_, s)| s));
             break;
         }
         if Instant::now() > deadline {
-            return Err("the session was not renewed within 40 s".into());
+            return Err(format!("no renewal or no cache key within 40 s: {items:?}").into());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -135,7 +168,7 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
         .cloned()
         .collect();
     let mut hits: Vec<Hit> = scan(std::slice::from_ref(&root), &secrets);
-    hits.extend(scan(&[std::env::temp_dir()], &long));
+    hits.extend(scan_since(&[std::env::temp_dir()], &long, started));
     assert!(
         hits.is_empty(),
         "secrets found on disk: {:#?}",
