@@ -1,0 +1,546 @@
+//! The telehealth join (clinic-api §4.1) against the sandbox over real loopback TLS: what the
+//! clinician is told in each case, that a hostile answer never becomes a ticket, and that the
+//! token, the room and people's names never reach the audit log.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rounds_clinic_tests::{hospital, temp_dir};
+use rounds_core::audit::AuditLog;
+use rounds_core::auth::AuthError;
+use rounds_core::net::{NetClient, Url};
+use rounds_core::schedule::{BoxFuture, TokenSource};
+use rounds_core::secret::Secret;
+use rounds_core::video::{self, HostCommand, JoinTicket, VideoError, VisitEvent, VisitState};
+use rounds_sandbox::{Options, Sandbox, Seed, seed, util::uuid_from};
+use serde_json::{Value, json};
+
+/// drsmith's demo video visit, starting in 5 minutes (seed.rs `demo:now:0`).
+fn smith_visit() -> String {
+    uuid_from("demo:now:0")
+}
+
+/// drjones's demo video visit (drsmith is not a participant).
+fn jones_visit() -> String {
+    uuid_from("demo:now:1")
+}
+
+async fn clinic() -> Sandbox {
+    let mut o = Options::new(temp_dir("video-sandbox"));
+    o.seed = Seed::Demo;
+    let sb = rounds_sandbox::start(o).await.expect("sandbox starts");
+    // Stock-OpenEMR mode: the password grant issues tokens without the MFA step, so the test
+    // can sign drsmith (enrolled in MFA) in with one request.
+    control(
+        &sb,
+        "POST",
+        "/control/config",
+        json!({"mfa_grant_enabled": false}),
+    )
+    .await;
+    sb
+}
+
+async fn control(sb: &Sandbox, method: &str, path: &str, body: Value) -> Value {
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("control");
+    let url = format!("{}{path}", sb.ready.control_url);
+    let req = match method {
+        "POST" => c.post(url).json(&body),
+        "DELETE" => c.delete(url),
+        _ => c.get(url),
+    };
+    let r = req.send().await.expect("control call");
+    assert!(
+        r.status().is_success(),
+        "control {method} {path}: {}",
+        r.status()
+    );
+    r.json().await.unwrap_or(Value::Null)
+}
+
+/// A fresh access token from the sandbox's token endpoint (password grant, demo client).
+async fn password_token(sb: &Sandbox, user: &str) -> String {
+    let pem = std::fs::read(&sb.ready.ca_pem).expect("CA pem");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("CA")])
+        .build()
+        .expect("client");
+    let v: Value = http
+        .post(format!(
+            "{}/oauth2/{}/token",
+            sb.ready.base_url, sb.ready.site
+        ))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", seed::DEMO_CLIENT_ID),
+            ("client_secret", seed::DEMO_CLIENT_SECRET),
+            ("user_role", "users"),
+            ("username", user),
+            ("password", seed::DEMO_PASSWORD),
+            ("scope", seed::APP_SCOPE),
+        ])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token json");
+    v["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access_token: {v}"))
+        .to_string()
+}
+
+/// The session's tokens as the app's `KeychainTokens` would give them: `renew` signs in again
+/// (here: the password grant) unless `renew_revoked`, when it hands out a dead token too.
+struct Tokens {
+    base_url: String,
+    site: String,
+    ca_pem: String,
+    user: &'static str,
+    current: std::sync::Mutex<String>,
+    renew_revoked: bool,
+    renewals: AtomicU32,
+}
+
+impl Tokens {
+    async fn signed_in(sb: &Sandbox, user: &'static str) -> Arc<Self> {
+        Arc::new(Self {
+            current: std::sync::Mutex::new(password_token(sb, user).await),
+            ..Self::blank(sb, user, false)
+        })
+    }
+
+    fn revoked(sb: &Sandbox) -> Arc<Self> {
+        Arc::new(Self::blank(sb, "drsmith", true))
+    }
+
+    fn blank(sb: &Sandbox, user: &'static str, renew_revoked: bool) -> Self {
+        Self {
+            base_url: sb.ready.base_url.clone(),
+            site: sb.ready.site.clone(),
+            ca_pem: sb.ready.ca_pem.clone(),
+            user,
+            current: std::sync::Mutex::new("revoked-token-0".into()),
+            renew_revoked,
+            renewals: AtomicU32::new(0),
+        }
+    }
+}
+
+impl TokenSource for Tokens {
+    fn token(&self) -> BoxFuture<'_, Result<Secret, AuthError>> {
+        Box::pin(async move {
+            let t = self
+                .current
+                .lock()
+                .map_err(|_| AuthError::SessionExpired)?
+                .clone();
+            Ok(Secret::new(t))
+        })
+    }
+
+    fn renew(&self) -> BoxFuture<'_, Result<Secret, AuthError>> {
+        Box::pin(async move {
+            let n = self.renewals.fetch_add(1, Ordering::SeqCst) + 1;
+            let t = if self.renew_revoked {
+                format!("revoked-token-{n}")
+            } else {
+                // Same token endpoint the sandbox serves; a second sandbox handle is not
+                // needed, only its address and CA.
+                let pem = std::fs::read(&self.ca_pem).map_err(|_| AuthError::SessionExpired)?;
+                let http = reqwest::Client::builder()
+                    .no_proxy()
+                    .tls_certs_only([reqwest::Certificate::from_pem(&pem)
+                        .map_err(|_| AuthError::SessionExpired)?])
+                    .build()
+                    .map_err(|_| AuthError::SessionExpired)?;
+                let v: Value = http
+                    .post(format!("{}/oauth2/{}/token", self.base_url, self.site))
+                    .form(&[
+                        ("grant_type", "password"),
+                        ("client_id", seed::DEMO_CLIENT_ID),
+                        ("client_secret", seed::DEMO_CLIENT_SECRET),
+                        ("user_role", "users"),
+                        ("username", self.user),
+                        ("password", seed::DEMO_PASSWORD),
+                        ("scope", seed::APP_SCOPE),
+                    ])
+                    .send()
+                    .await
+                    .map_err(|_| AuthError::SessionExpired)?
+                    .json()
+                    .await
+                    .map_err(|_| AuthError::SessionExpired)?;
+                v["access_token"]
+                    .as_str()
+                    .ok_or(AuthError::SessionExpired)?
+                    .to_string()
+            };
+            *self.current.lock().map_err(|_| AuthError::SessionExpired)? = t.clone();
+            Ok(Secret::new(t))
+        })
+    }
+}
+
+fn net(sb: &Sandbox) -> NetClient {
+    NetClient::new(&hospital(&sb.ready.ca_pem)).expect("net client")
+}
+
+fn server(sb: &Sandbox) -> Url {
+    Url::parse(&sb.ready.base_url).expect("url")
+}
+
+async fn join_as(sb: &Sandbox, tokens: &Tokens, id: &str) -> Result<JoinTicket, VideoError> {
+    video::join(&net(sb), tokens, &server(sb), &sb.ready.site, id).await
+}
+
+fn join_requests(sb: &Sandbox) -> usize {
+    sb.state
+        .requests
+        .lock()
+        .expect("requests")
+        .iter()
+        .filter(|r| r.path.contains("/clinic/telehealth/"))
+        .count()
+}
+
+fn start_of(sb: &Sandbox, id: &str) -> (i64, i64) {
+    let store = sb.state.store.read().expect("store");
+    let a = store.get(id).expect("appointment");
+    let start = a.start.expect("start").unix_timestamp();
+    let end = a.end.expect("end").unix_timestamp();
+    (start, end)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drsmith_joins_his_visit() {
+    let sb = clinic().await;
+    let tokens = Tokens::signed_in(&sb, "drsmith").await;
+    let id = smith_visit();
+    let t = join_as(&sb, &tokens, &id).await.expect("ticket");
+
+    let base = server(&sb);
+    let host_port = format!(
+        "{}:{}",
+        base.host_str().expect("host"),
+        base.port().expect("port")
+    );
+    assert_eq!(t.domain(), host_port);
+    assert_eq!(
+        t.meeting_origin().as_str(),
+        format!("{}/", sb.ready.base_url)
+    );
+    assert_eq!(
+        t.external_api_url().as_str(),
+        format!("{}/external_api.js", sb.ready.base_url)
+    );
+    assert!(t.moderator());
+    assert_eq!(t.appointment_id(), id);
+    let room = control(
+        &sb,
+        "GET",
+        &format!("/control/jitsi/appointment/{id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(room["room"].as_str(), Some(t.room()));
+    assert!(t.room().starts_with("appt-"));
+    let (_, end) = start_of(&sb, &id);
+    assert_eq!(t.expires_at(), end + 30 * 60);
+    assert!(t.jwt().expose().split('.').count() == 3);
+
+    let shown = format!("{t:?} {t:#?}");
+    assert!(!shown.contains(t.jwt().expose()), "{shown}");
+    assert!(!shown.contains(t.room()), "{shown}");
+    assert_eq!(tokens.renewals.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_clinicians_visit_is_refused() {
+    let sb = clinic().await;
+    let tokens = Tokens::signed_in(&sb, "drsmith").await;
+    let e = join_as(&sb, &tokens, &jones_visit())
+        .await
+        .expect_err("not his");
+    assert!(matches!(e, VideoError::NotAParticipant), "{e:?}");
+    assert_eq!(e.to_string(), "you are not a participant of this visit");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_and_malformed_appointments() {
+    let sb = clinic().await;
+    let tokens = Tokens::signed_in(&sb, "drsmith").await;
+    let e = join_as(&sb, &tokens, "00000000-0000-4000-8000-000000000000")
+        .await
+        .expect_err("unknown");
+    assert!(matches!(e, VideoError::NotFound), "{e:?}");
+    let before = join_requests(&sb);
+    for bad in ["../../oauth2/default/token", "a b", "x?y=1", ""] {
+        let e = join_as(&sb, &tokens, bad).await.expect_err("bad id");
+        assert!(matches!(e, VideoError::BadAppointmentId), "{bad}: {e:?}");
+    }
+    assert_eq!(join_requests(&sb), before, "nothing sent for a bad id");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn too_early_says_when_it_opens() {
+    let sb = clinic().await;
+    let tokens = Tokens::signed_in(&sb, "drsmith").await;
+    let id = smith_visit();
+    let (start, end) = start_of(&sb, &id);
+    // An hour earlier by the clinic's clock: the window (start − 15 min) is not open yet.
+    control(
+        &sb,
+        "POST",
+        "/control/time",
+        json!({"offset_seconds": -3600}),
+    )
+    .await;
+    let e = join_as(&sb, &tokens, &id).await.expect_err("too early");
+    match e {
+        VideoError::OutsideWindow {
+            opens_at,
+            closes_at,
+        } => {
+            assert_eq!(opens_at, Some(start - 15 * 60));
+            assert_eq!(closes_at, Some(end + 30 * 60));
+        }
+        other => panic!("{other:?}"),
+    }
+    // And a day later it is over.
+    control(
+        &sb,
+        "POST",
+        "/control/time",
+        json!({"offset_seconds": 86_400}),
+    )
+    .await;
+    let e = join_as(&sb, &tokens, &id).await.expect_err("too late");
+    assert!(matches!(e, VideoError::OutsideWindow { .. }), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_visit_is_not_active() {
+    let sb = clinic().await;
+    let tokens = Tokens::signed_in(&sb, "drsmith").await;
+    let id = smith_visit();
+    control(
+        &sb,
+        "POST",
+        &format!("/control/appointments/{id}/status"),
+        json!({"status": "cancelled"}),
+    )
+    .await;
+    let e = join_as(&sb, &tokens, &id).await.expect_err("cancelled");
+    assert!(matches!(e, VideoError::NotActive), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_token_is_renewed_once() {
+    let sb = clinic().await;
+    let tokens = Tokens::signed_in(&sb, "drsmith").await;
+    control(
+        &sb,
+        "POST",
+        "/control/tokens/expire",
+        json!({"username": "drsmith"}),
+    )
+    .await;
+    let t = join_as(&sb, &tokens, &smith_visit())
+        .await
+        .expect("ticket after renewing");
+    assert!(t.moderator());
+    assert_eq!(tokens.renewals.load(Ordering::SeqCst), 1);
+    assert_eq!(join_requests(&sb), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_401_means_sign_in_again() {
+    let sb = clinic().await;
+    let tokens = Tokens::revoked(&sb);
+    let e = join_as(&sb, &tokens, &smith_visit())
+        .await
+        .expect_err("refused twice");
+    assert!(matches!(e, VideoError::SignInAgain), "{e:?}");
+    assert_eq!(
+        tokens.renewals.load(Ordering::SeqCst),
+        1,
+        "renewed once only"
+    );
+    assert_eq!(join_requests(&sb), 2, "one retry, no more");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_answers_never_become_a_ticket() {
+    let sb = clinic().await;
+    let tokens = Tokens::signed_in(&sb, "drsmith").await;
+    let id = smith_visit();
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJyb29tIjoiKiJ9.planted-jwt-value";
+    let good = json!({"domain": "meet.example.org", "room": "appt-ok", "jwt": jwt,
+                      "expires_at": "2030-01-01T00:00:00Z", "moderator": true});
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"domain": "https://evil.example/x"}), "domain"),
+        (json!({"domain": "evil.example/external_api.js?"}), "domain"),
+        (json!({"domain": "user@evil.example"}), "domain"),
+        (json!({"room": "../../evil"}), "room"),
+        (json!({"room": "Visit with Jane Doe"}), "room"),
+        (json!({"jwt": ""}), "jwt"),
+        (
+            json!({"jwt": "a.b.c&config.prejoinPageEnabled=false"}),
+            "jwt",
+        ),
+        (json!({"jwt": "x".repeat(9 * 1024)}), "jwt"),
+        (json!({"expires_at": "next week"}), "expires_at"),
+        (json!({"moderator": "yes"}), "moderator"),
+    ];
+    for (patch, field) in cases {
+        let mut body = good.clone();
+        for (k, v) in patch.as_object().expect("obj") {
+            body[k] = v.clone();
+        }
+        control(
+            &sb,
+            "POST",
+            "/control/faults",
+            json!({"kind": "body", "path": "/apis/default/clinic/telehealth/", "status": 200,
+                   "content_type": "application/json", "body": body.to_string(), "times": 1}),
+        )
+        .await;
+        let e = join_as(&sb, &tokens, &id).await.expect_err("hostile");
+        match &e {
+            VideoError::BadAnswer { what } => assert_eq!(*what, field, "{body}"),
+            other => panic!("{field}: {other:?}"),
+        }
+        let told = format!("{e} {e:?}");
+        assert!(
+            !told.contains("planted") && !told.contains("evil"),
+            "{told}"
+        );
+    }
+    // Not JSON at all, and a body far too large.
+    for (ct, body) in [
+        ("text/html", "<html>login</html>".to_string()),
+        ("application/json", "[]".into()),
+    ] {
+        control(
+            &sb,
+            "POST",
+            "/control/faults",
+            json!({"kind": "body", "path": "/apis/default/clinic/telehealth/", "status": 200,
+                   "content_type": ct, "body": body, "times": 1}),
+        )
+        .await;
+        let e = join_as(&sb, &tokens, &id).await.expect_err("not a ticket");
+        assert!(matches!(e, VideoError::BadAnswer { .. }), "{e:?}");
+    }
+    control(
+        &sb,
+        "POST",
+        "/control/faults",
+        json!({"kind": "hostile_json", "variant": "huge_string", "status": 200,
+               "path": "/apis/default/clinic/telehealth/", "times": 1}),
+    )
+    .await;
+    let e = join_as(&sb, &tokens, &id).await.expect_err("too large");
+    assert!(matches!(e, VideoError::Net(_)), "{e:?}");
+    // The real answer still works afterwards.
+    join_as(&sb, &tokens, &id).await.expect("ticket");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_keeps_no_token_room_or_name() {
+    let sb = clinic().await;
+    let tokens = Tokens::signed_in(&sb, "drsmith").await;
+    let id = smith_visit();
+    let dir = temp_dir("video-audit");
+    let log = AuditLog::open(&dir).expect("audit log");
+    let now = 1_795_530_000;
+
+    let refused = join_as(&sb, &tokens, &jones_visit())
+        .await
+        .expect_err("not his");
+    log.append(&refused.audit_entry(&jones_visit(), now))
+        .expect("append");
+    let t = join_as(&sb, &tokens, &id).await.expect("ticket");
+    log.append(&t.audit_entry(now)).expect("append");
+    let jwt = t.jwt().expose().to_string();
+    let room = t.room().to_string();
+
+    let mut visit = VisitState::for_ticket(&t);
+    // The view forwards what the meeting says, including the room, names and (in a careless
+    // error message) the token.
+    let events = [
+        json!({"event": "videoConferenceJoined",
+               "data": {"roomName": room, "id": "local1", "displayName": "Dr. Alex Smith",
+                        "avatarURL": format!("https://x/?jwt={jwt}")}}),
+        json!({"event": "participantRoleChanged", "data": {"id": "local1", "role": "moderator"}}),
+        json!({"event": "knockingParticipant",
+               "data": {"participant": {"id": "p-42", "name": "Jane Q. Patient"}}}),
+        json!({"event": "participantJoined", "data": {"id": "p-42", "displayName": "Jane Q. Patient"}}),
+        json!({"event": "errorOccurred",
+               "data": {"name": format!("conference.{room}"), "message": format!("bad jwt {jwt} for Jane Q. Patient"),
+                        "type": "CONFERENCE", "isFatal": false}}),
+        json!({"event": "e2ee", "data": {"state": "notSupported"}}),
+        json!({"event": "participantLeft", "data": {"id": "p-42"}}),
+        json!({"event": "videoConferenceLeft", "data": {"roomName": room}}),
+        json!({"event": "readyToClose", "data": {}}),
+    ];
+    for (i, e) in events.iter().enumerate() {
+        if i == 3 {
+            let admit = HostCommand::Admit { id: "p-42".into() };
+            assert!(admit.allowed(&visit));
+            log.append_all(&visit.executed(&admit, now + 2))
+                .expect("append");
+        }
+        let ev = VisitEvent::from_json(&e.to_string());
+        log.append_all(&visit.apply(ev, now + i as i64))
+            .expect("append");
+    }
+    assert_eq!(visit.schedule_badge(), Some("done"));
+    let view = serde_json::to_string(&visit.view()).expect("view json");
+    assert!(!view.contains(&jwt) && !view.contains(&room), "{view}");
+
+    let text = std::fs::read_to_string(log.path()).expect("audit file");
+    for planted in [
+        jwt.as_str(),
+        room.as_str(),
+        "Jane",
+        "Patient",
+        "Alex",
+        "Smith",
+        "local1",
+        "p-42",
+    ] {
+        assert!(!text.contains(planted), "`{planted}` leaked into:\n{text}");
+    }
+    let kinds: Vec<String> = log
+        .read_recent(100)
+        .expect("read")
+        .into_iter()
+        .map(|r| r.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "visit.ticket_refused",
+            "visit.ticket",
+            "visit.joined",
+            "visit.knock",
+            "visit.host_command",
+            "visit.participant_joined",
+            "visit.error",
+            "visit.e2ee",
+            "visit.participant_left",
+            "visit.left",
+            "visit.ended",
+        ]
+    );
+    assert!(text.lines().all(|l| l.contains(&format!("\"appointment\":\"{id}\""))
+        || l.contains(&jones_visit())));
+    let _ = std::fs::remove_dir_all(&dir);
+}
