@@ -55,6 +55,7 @@ fn server(raw: &str, json: bool) -> ExitCode {
             accepted: false,
             verdict: probe::verdict_for(&e),
             detail: Some(e.to_string()),
+            leaf_der: None,
         },
     };
     if json {

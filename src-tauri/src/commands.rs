@@ -8,6 +8,7 @@ use rounds_core::app::{
 };
 use rounds_core::auth::{SignInMethod, SignInRequest};
 use rounds_core::schedule::SyncProgress;
+use rounds_core::video::VisitView;
 use tauri::State;
 
 /// What the sign-in screen needs: version, clinic server, policy state.
@@ -127,6 +128,46 @@ pub async fn schedule_day(core: State<'_, Core>, from: u32, to: u32) -> Result<D
     Ok(core.schedule_day(from.into(), to.into()).await?)
 }
 
+/// Starts the video visit of an appointment in Rounds' visit window.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_visit(
+    app: tauri::AppHandle,
+    core: State<'_, Core>,
+    appointment_id: String,
+) -> Result<(), UiError> {
+    let open = core.start_visit(&appointment_id).await?;
+    crate::visit::open(&app, open).map_err(UiError::window)
+}
+
+/// The same visit in the system browser (for webviews that cannot carry media).
+#[tauri::command]
+#[specta::specta]
+pub async fn open_visit_in_browser(
+    app: tauri::AppHandle,
+    core: State<'_, Core>,
+    appointment_id: String,
+) -> Result<(), UiError> {
+    crate::visit::close(&app);
+    let open = core.start_visit(&appointment_id).await?;
+    crate::browser::open(&open.url).map_err(UiError::window)
+}
+
+/// The running visit as the core follows it (no token, no room).
+#[tauri::command]
+#[specta::specta]
+pub async fn visit_view(core: State<'_, Core>) -> Result<Option<VisitView>, UiError> {
+    Ok(core.visit_view().await)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn end_visit(app: tauri::AppHandle, core: State<'_, Core>) -> Result<(), UiError> {
+    crate::visit::close(&app);
+    core.end_visit().await;
+    Ok(())
+}
+
 /// "Try now": sync the schedule right away.
 #[tauri::command]
 #[specta::specta]
@@ -193,6 +234,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         remove_profile,
         schedule_day,
         sync_now,
+        start_visit,
+        open_visit_in_browser,
+        visit_view,
+        end_visit,
         session_state,
         renew_session,
         sign_out,

@@ -40,6 +40,15 @@ pub struct UiError {
 }
 
 impl UiError {
+    /// A window could not be opened (detail to the log only).
+    pub fn window(detail: String) -> Self {
+        tracing::warn!(error = %detail, "window failed");
+        Self::new(
+            ErrorCode::Internal,
+            "Rounds could not open the visit window. Try again; tell IT if it keeps happening.",
+        )
+    }
+
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -197,9 +206,7 @@ impl From<CoreError> for UiError {
                     ),
                 }
             }
-            CoreError::Video(_) => {
-                Self::new(C::NotAvailable, "This is not available in this build yet.")
-            }
+            CoreError::Video(v) => video(v),
             CoreError::Audit(_) | CoreError::Internal(_) => Self::new(
                 C::Internal,
                 "Something went wrong inside Rounds. Your data is safe; please try again, and tell IT if it keeps happening.",
@@ -262,6 +269,51 @@ fn net(n: NetError) -> UiError {
         | NetError::Setup(_) => UiError::new(
             C::ServerError,
             "Your clinic's server gave an answer Rounds could not use. Try again in a minute; tell IT if it keeps happening.",
+        ),
+    }
+}
+
+fn video(v: rounds_core::video::VideoError) -> UiError {
+    use ErrorCode as C;
+    use rounds_core::video::VideoError as V;
+    match v {
+        V::OutsideWindow { opens_at, .. } => UiError::new(
+            C::InvalidInput,
+            match opens_at {
+                Some(_) => {
+                    "This visit cannot be joined yet: it opens 15 minutes before its start. Try again then."
+                }
+                None => "This visit cannot be joined at this time.",
+            },
+        ),
+        V::NotActive => UiError::new(C::InvalidInput, "This visit was cancelled or has finished."),
+        V::NotAParticipant => {
+            UiError::new(C::InvalidInput, "You are not a participant of this visit.")
+        }
+        V::NotFound => UiError::new(
+            C::InvalidInput,
+            "The clinic no longer has this appointment. The schedule will update.",
+        ),
+        V::NotOffered => UiError::new(
+            C::NotAvailable,
+            "Your clinic's server does not offer video visits. Ask IT.",
+        ),
+        V::SignInAgain | V::Auth(_) => UiError::new(
+            C::SessionExpired,
+            "Your sign-in has ended. Sign in again to start the visit.",
+        ),
+        V::Untrusted { .. } => UiError::new(
+            C::CertificateRejected,
+            "The clinic's video service failed Rounds' security checks, so the visit was not opened. Tell IT.",
+        ),
+        V::Net(n) => net(n),
+        V::ServerBusy { .. } | V::Server { .. } | V::BadAnswer { .. } => UiError::new(
+            C::ServerError,
+            "The clinic's server did not give Rounds the video room. Try again in a minute; tell IT if it keeps happening.",
+        ),
+        V::BadAppointmentId | V::Page(_) | V::NotAvailable => UiError::new(
+            C::Internal,
+            "Rounds could not start this visit. Try again; tell IT if it keeps happening.",
         ),
     }
 }

@@ -4,6 +4,7 @@
 mod browser;
 mod commands;
 mod error;
+mod visit;
 
 use rounds_core::Core;
 use rounds_core::app::Environment;

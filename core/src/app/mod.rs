@@ -7,11 +7,13 @@ mod labels;
 mod profiles;
 mod schedule;
 mod session;
+mod video;
 mod views;
 
 pub use enroll::{EnrollmentCode, EnrollmentView};
 pub use profiles::{NewProfile, ProfileView, ProfilesView};
 pub use schedule::DayView;
+pub use video::VisitOpen;
 pub use views::*;
 
 use crate::auth::SignInRequest;
@@ -67,6 +69,10 @@ pub struct Core {
     browser_cancel: std::sync::Arc<tokio::sync::Notify>,
     /// The signed-in profile's schedule cache and its background sync.
     schedule: tokio::sync::Mutex<Option<schedule::Running>>,
+    /// The running video visit (its loopback page), one at a time.
+    visit: tokio::sync::Mutex<Option<video::RunningVisit>>,
+    /// The local audit log, opened on first use.
+    audit: std::sync::Mutex<Option<std::sync::Arc<crate::audit::AuditLog>>>,
 }
 
 impl Core {
@@ -102,6 +108,8 @@ impl Core {
             sign_in: Default::default(),
             browser_cancel: Default::default(),
             schedule: Default::default(),
+            visit: Default::default(),
+            audit: Default::default(),
         })
     }
 

@@ -188,6 +188,7 @@ impl Core {
         let auth = self.authenticator(&vault);
         let profile = self.account(None)?.profile;
         auth.sign_out(&profile).map_err(flat)?;
+        self.end_visit().await;
         self.close_schedule(&profile, self.shared_pc()).await;
         if self.shared_pc() {
             // A shared PC does not say who used it last.

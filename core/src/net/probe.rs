@@ -43,6 +43,9 @@ pub struct Posture {
     pub verdict: String,
     /// Technical reason, for IT's ticket.
     pub detail: Option<String>,
+    /// The presented leaf certificate (DER), when the handshake was seen (not through a proxy).
+    #[serde(skip)]
+    pub leaf_der: Option<Vec<u8>>,
 }
 
 /// What the proxy setting means right now (credentials in a proxy URL are never shown).
@@ -197,6 +200,7 @@ pub async fn probe(cfg: &NetConfig, client: &super::NetClient, url: &Url) -> Pos
         accepted: false,
         verdict: String::new(),
         detail: None,
+        leaf_der: None,
     };
     if let Err(e) = check_url_allowed(url) {
         p.verdict = verdict_for(&e);
@@ -231,6 +235,7 @@ pub async fn probe(cfg: &NetConfig, client: &super::NetClient, url: &Url) -> Pos
                 .collect();
             p.trusted_by = v.trusted_by;
             p.pin = Some(v.pin);
+            p.leaf_der = Some(v.leaf_der).filter(|d| !d.is_empty());
         }
         match hs {
             Ok(t) => p.tls = Some(t),

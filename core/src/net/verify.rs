@@ -64,6 +64,10 @@ pub struct Verification {
     pub pin: PinStatus,
     /// The verifier's reason when it refused.
     pub refused: Option<String>,
+    /// The leaf certificate (DER) exactly as presented: the app lets its video view trust
+    /// this one certificate for this host after Rounds' own checks passed.
+    #[serde(skip)]
+    pub leaf_der: Vec<u8>,
 }
 
 /// Raised inside the handshake when pins exist and none matched.
@@ -403,6 +407,7 @@ impl ServerCertVerifier for PolicyVerifier {
                 trusted_by,
                 pin,
                 refused: result.as_ref().err().map(|e| e.to_string()),
+                leaf_der: end_entity.as_ref().to_vec(),
             };
             if let Ok(mut g) = slot.lock() {
                 *g = Some(v);

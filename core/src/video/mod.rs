@@ -13,9 +13,11 @@
 //! Logs carry the appointment id and outcome kinds only: never the room name, never the JWT.
 
 pub mod join;
+pub mod page;
 pub mod state;
 
 pub use join::{JoinTicket, join, join_url};
+pub use page::{PageOptions, VisitPage};
 pub use state::{
     E2ee, FailReason, HostCommand, Knock, VisitEvent, VisitPhase, VisitState, VisitView,
 };
@@ -67,6 +69,12 @@ pub enum VideoError {
     Auth(Box<AuthError>),
     #[error(transparent)]
     Net(#[from] NetError),
+    /// The video origin failed Rounds' TLS checks (hospital CA, pins): the token never went.
+    #[error("the clinic's video service failed Rounds' security checks: {detail}")]
+    Untrusted { detail: String },
+    /// The local visit page could not be started (no loopback port, no randomness).
+    #[error("the visit page could not be started: {0}")]
+    Page(String),
 }
 
 impl VideoError {
@@ -86,6 +94,8 @@ impl VideoError {
             Self::BadAnswer { .. } => "bad_answer",
             Self::Auth(_) => "auth",
             Self::Net(_) => "network",
+            Self::Page(_) => "page",
+            Self::Untrusted { .. } => "untrusted_video_server",
         }
     }
 

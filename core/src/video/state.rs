@@ -302,6 +302,9 @@ pub struct VisitState {
     lobby: bool,
     password_required: bool,
     failure: Option<FailReason>,
+    /// This view has no WebRTC: a real meeting cannot carry media here (the UI offers the
+    /// system browser). Not a failure by itself: the meeting says when it cannot connect.
+    media_unsupported: bool,
     started_at: Option<i64>,
     ended_at: Option<i64>,
 }
@@ -322,6 +325,7 @@ impl VisitState {
             lobby: false,
             password_required: false,
             failure: None,
+            media_unsupported: false,
             started_at: None,
             ended_at: None,
         }
@@ -523,7 +527,13 @@ impl VisitState {
             // The token bounds joining only (clinic-api §4.2): in a call it changes nothing.
             E::TokenExpired if !in_call => self.fail(FailReason::TokenExpired, now),
             E::LoadFailed => self.fail(FailReason::LoadFailed, now),
-            E::MediaUnsupported => self.fail(FailReason::MediaUnsupported, now),
+            E::MediaUnsupported if !self.media_unsupported => {
+                self.media_unsupported = true;
+                vec![
+                    self.entry(now, AuditKind::E2ee)
+                        .code("media", "unsupported"),
+                ]
+            }
             _ => Vec::new(),
         }
     }
@@ -561,6 +571,7 @@ impl VisitState {
             lobby: self.lobby,
             password_required: self.password_required,
             failure: self.failure,
+            media_unsupported: self.media_unsupported,
             started_at: self.started_at,
             ended_at: self.ended_at,
             badge: self.schedule_badge().map(str::to_string),
@@ -585,6 +596,8 @@ pub struct VisitView {
     pub lobby: bool,
     pub password_required: bool,
     pub failure: Option<FailReason>,
+    /// No WebRTC in this view: offer the system browser.
+    pub media_unsupported: bool,
     #[specta(type = Option<u32>)]
     pub started_at: Option<i64>,
     #[specta(type = Option<u32>)]

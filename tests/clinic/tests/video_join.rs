@@ -544,3 +544,144 @@ async fn the_audit_log_keeps_no_token_room_or_name() {
         || l.contains(&jones_visit())));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The loopback visit page: strict CSP naming only the clinic's Jitsi origin, the token handed
+/// out once (never in the page or its URL), unknown paths 404, events followed by the core, host
+/// commands checked before the page may run them, nothing personal in the audit log.
+#[tokio::test]
+async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
+    let sb = clinic().await;
+    let tokens = Tokens::signed_in(&sb, "drsmith").await;
+    let ticket = join_as(&sb, &tokens, &smith_visit()).await.expect("ticket");
+    let jwt = ticket.jwt().expose().to_string();
+    let dir = temp_dir("visit-page-audit");
+    let audit = Arc::new(AuditLog::open(&dir).expect("audit"));
+    let page = video::VisitPage::start(
+        &ticket,
+        video::PageOptions {
+            display_name: "Dr. Alex Smith".into(),
+            lobby: true,
+            e2ee_allowed: true,
+        },
+        Some(audit.clone()),
+    )
+    .await
+    .expect("page");
+    let base = page.url().clone();
+    assert_eq!(base.host_str(), Some("127.0.0.1"));
+    assert!(
+        !base.as_str().contains(&jwt),
+        "no token in the page's address"
+    );
+    let http = reqwest::Client::builder().no_proxy().build().expect("http");
+
+    let r = http.get(base.clone()).send().await.expect("page");
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    let origin = format!("https://{}", ticket.domain());
+    assert!(csp.contains(&format!("frame-src {origin};")), "{csp}");
+    assert!(
+        csp.contains(&format!("script-src 'self' {origin};")),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains('*'),
+        "{csp}"
+    );
+    assert!(!r.text().await.expect("html").contains(&jwt));
+
+    let t1 = http
+        .get(base.join("ticket").expect("url"))
+        .send()
+        .await
+        .expect("ticket");
+    assert_eq!(t1.status(), 200);
+    let t1: Value = t1.json().await.expect("json");
+    assert_eq!(t1["jwt"], jwt.as_str());
+    assert_eq!(t1["room"], ticket.room());
+    let t2 = http
+        .get(base.join("ticket").expect("url"))
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(t2.status(), 410, "the token is handed out once");
+    let mut other = base.clone();
+    other.set_path("/visit/guess/ticket");
+    assert_eq!(http.get(other).send().await.expect("guess").status(), 404);
+
+    let event = |name: &str, data: Value| {
+        let http = http.clone();
+        let url = base.join("events").expect("url");
+        let body = json!({"event": name, "data": data});
+        async move {
+            let r = http.post(url).json(&body).send().await.expect("event");
+            r.json::<Value>().await.expect("view")
+        }
+    };
+    event(
+        "videoConferenceJoined",
+        json!({"roomName": ticket.room(), "id": "me", "displayName": "Dr. Alex Smith"}),
+    )
+    .await;
+    event(
+        "participantRoleChanged",
+        json!({"id": "me", "role": "moderator"}),
+    )
+    .await;
+    let v = event(
+        "knockingParticipant",
+        json!({"participant": {"id": "pat1", "name": "Pat Example"}}),
+    )
+    .await;
+    assert_eq!(v["phase"], "joined");
+    assert_eq!(v["knocking"][0]["id"], "pat1");
+
+    let cmd = |body: Value| {
+        let http = http.clone();
+        let url = base.join("command").expect("url");
+        async move { http.post(url).json(&body).send().await.expect("command") }
+    };
+    let admit = cmd(json!({"admit": {"id": "pat1"}})).await;
+    assert_eq!(admit.status(), 200);
+    let admit: Value = admit.json().await.expect("json");
+    assert_eq!(
+        admit,
+        json!({"name": "answerKnockingParticipant", "args": ["pat1", true]})
+    );
+    assert_eq!(
+        cmd(json!({"kick": {"id": "nobody"}})).await.status(),
+        403,
+        "not in the call"
+    );
+    assert_eq!(
+        cmd(json!({"shell": "rm -rf /"})).await.status(),
+        403,
+        "not a command"
+    );
+    event(
+        "participantJoined",
+        json!({"id": "pat1", "displayName": "Pat Example"}),
+    )
+    .await;
+    let end = cmd(json!("endForAll")).await;
+    assert_eq!(end.status(), 200);
+    let v = event("readyToClose", json!({})).await;
+    assert_eq!(v["phase"], "ended");
+    assert_eq!(page.view().expect("view").phase, video::VisitPhase::Ended);
+
+    let text = std::fs::read_to_string(audit.path()).expect("audit file");
+    for secret in [
+        jwt.as_str(),
+        ticket.room(),
+        "Pat Example",
+        "Dr. Alex Smith",
+        "pat1",
+    ] {
+        assert!(!text.contains(secret), "audit log holds {secret}");
+    }
+    assert!(text.contains("visit.joined"), "{text}");
+    page.stop();
+}

@@ -30,7 +30,7 @@ describe("day view", () => {
         visit("tomorrow", 33),
       ],
     });
-    render(Schedule, { backend });
+    render(Schedule, { backend, onStartVisit: () => {}, visitBadge: null });
     const rows = await screen.findAllByRole("listitem");
     expect(rows).toHaveLength(2);
     const [first, second] = rows as [HTMLElement, HTMLElement];
@@ -43,7 +43,7 @@ describe("day view", () => {
 
   it("moves between days by button and keyboard, and says what to do on an empty day", async () => {
     const backend = mockBackend({ visits: [visit("a", 9), visit("next", 24 + 9)] });
-    render(Schedule, { backend });
+    render(Schedule, { backend, onStartVisit: () => {}, visitBadge: null });
     await screen.findByText("Patient a");
     await fireEvent.click(screen.getByRole("button", { name: "Next day →" }));
     expect(await screen.findByText("Patient next")).toBeTruthy();
@@ -59,7 +59,7 @@ describe("day view", () => {
       visits: [visit("a", 9)],
       sync: { phase: "failed", pages: 0, appointments: 0, skipped: 0, lastSynced: at(8, 5), error: "network" },
     });
-    render(Schedule, { backend });
+    render(Schedule, { backend, onStartVisit: () => {}, visitBadge: null });
     expect(await screen.findByText("Patient a")).toBeTruthy();
     const problem = screen.getByTestId("sync-problem");
     expect(problem.textContent).toContain("Offline");
@@ -71,7 +71,7 @@ describe("day view", () => {
     const backend = mockBackend({
       sync: { phase: "window", pages: 3, appointments: 250, skipped: 0, lastSynced: null, error: null },
     });
-    render(Schedule, { backend });
+    render(Schedule, { backend, onStartVisit: () => {}, visitBadge: null });
     expect((await screen.findByTestId("sync-status")).textContent).toContain("3 pages, 250 visits");
     expect(screen.getByTestId("no-visits").textContent).toContain("not been downloaded yet");
   });
@@ -80,7 +80,7 @@ describe("day view", () => {
     const many = Array.from({ length: 300 }, (_, i) => visit(`v${i}`, 7 + (i % 12), { start: at(7) + i * 120 }));
     const backend = mockBackend({ visits: many });
     const t0 = performance.now();
-    render(Schedule, { backend });
+    render(Schedule, { backend, onStartVisit: () => {}, visitBadge: null });
     await screen.findByText("Patient v299");
     const ms = performance.now() - t0;
     expect(screen.getAllByRole("listitem")).toHaveLength(300);

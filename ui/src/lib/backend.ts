@@ -9,6 +9,7 @@ import {
   type SyncErrorKind,
   type SyncProgress_Serialize,
   type Visit_Serialize,
+  type VisitView_Serialize,
   type NewProfile_Deserialize,
   type ProfilesView_Serialize,
   type Origin,
@@ -38,6 +39,7 @@ export type ProfilesView = ProfilesView_Serialize;
 export type DayView = DayView_Serialize;
 export type SyncProgress = SyncProgress_Serialize;
 export type Visit = Visit_Serialize;
+export type VisitView = VisitView_Serialize;
 export type { SyncErrorKind };
 // Sent by the UI: the shape the Rust side accepts.
 export type NewProfile = NewProfile_Deserialize;
@@ -78,6 +80,13 @@ export interface Backend {
   scheduleDay(from: number, to: number): Promise<Outcome<DayView>>;
   /** Sync now ("Try now"); returns at once with the progress. */
   syncNow(): Promise<Outcome<SyncProgress>>;
+  /** Opens the visit window for a video appointment (ticket, security checks, page). */
+  startVisit(appointmentId: string): Promise<Outcome<null>>;
+  /** The same visit in the system browser (when this window cannot carry media). */
+  openVisitInBrowser(appointmentId: string): Promise<Outcome<null>>;
+  /** The running visit as the core follows it; null when none. */
+  visitView(): Promise<Outcome<VisitView | null>>;
+  endVisit(): Promise<Outcome<null>>;
   /** Clinic accounts on this computer. */
   profiles(): Promise<ProfilesView>;
   addProfile(profile: NewProfile): Promise<Outcome<ProfilesView>>;
@@ -132,6 +141,10 @@ export const tauriBackend: Backend = {
   profiles: () => commands.profiles(),
   scheduleDay: (from, to) => call(() => commands.scheduleDay(from, to)),
   syncNow: () => call(() => commands.syncNow()),
+  startVisit: (id) => call(() => commands.startVisit(id)),
+  openVisitInBrowser: (id) => call(() => commands.openVisitInBrowser(id)),
+  visitView: () => call(() => commands.visitView()),
+  endVisit: () => call(() => commands.endVisit()),
   addProfile: (profile) => call(() => commands.addProfile(profile)),
   switchProfile: (id) => call(() => commands.switchProfile(id)),
   removeProfile: (id) => call(() => commands.removeProfile(id)),

@@ -34,6 +34,13 @@ export const commands = {
 	scheduleDay: (from: number, to: number) => typedError<DayView_Serialize, UiError_Serialize>(__TAURI_INVOKE("schedule_day", { from, to })),
 	/**  "Try now": sync the schedule right away. */
 	syncNow: () => typedError<SyncProgress_Serialize, UiError_Serialize>(__TAURI_INVOKE("sync_now")),
+	/**  Starts the video visit of an appointment in Rounds' visit window. */
+	startVisit: (appointmentId: string) => typedError<null, UiError_Serialize>(__TAURI_INVOKE("start_visit", { appointmentId })),
+	/**  The same visit in the system browser (for webviews that cannot carry media). */
+	openVisitInBrowser: (appointmentId: string) => typedError<null, UiError_Serialize>(__TAURI_INVOKE("open_visit_in_browser", { appointmentId })),
+	/**  The running visit as the core follows it (no token, no room). */
+	visitView: () => typedError<VisitView_Serialize | null, UiError_Serialize>(__TAURI_INVOKE("visit_view")),
+	endVisit: () => typedError<null, UiError_Serialize>(__TAURI_INVOKE("end_visit")),
 	/**  What the keychain says about this profile's session (no secret is read). */
 	sessionState: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("session_state")),
 	/**  Renews the session with the stored refresh token (the UI calls it before `until`). */
@@ -115,6 +122,14 @@ export type DayView_Serialize = {
 	notice: string | null,
 };
 
+export type E2ee = 
+/**  Nothing reported yet. */
+"unknown" | "on" | "off" | 
+/**  The webview has no insertable streams (video-platforms.md). */
+"notSupported" | 
+/**  IT policy keeps it off. */
+"offByPolicy";
+
 /**  The first code from the newly set-up authenticator, as the UI sends it. */
 export type EnrollmentCode = {
 	code: string,
@@ -132,8 +147,25 @@ export type ErrorCode = "invalidInput" | "mfaRequired" | "sessionExpired" | "off
 /**  The server signs clinicians in on its own page (authorization code + PKCE). */
 "browserSignInNeeded" | "internal";
 
+/**  Why a visit is [`VisitPhase::Failed`]. */
+export type FailReason = 
+/**  `errorOccurred` type `CONNECTION` (includes a JWT the meeting refused). */
+"connection" | "config" | "conference" | 
+/**  The join token expired before the meeting was joined. */
+"tokenExpired" | 
+/**  The meeting's script or page did not load. */
+"loadFailed" | 
+/**  This webview cannot carry a call (no WebRTC). */
+"mediaUnsupported" | "other";
+
 /**  Which form field an input error belongs to, so the UI can put the message beside it. */
 export type Field = "username" | "password" | "totp";
+
+/**  Someone waiting in the lobby. `name` is for the in-app notice only. */
+export type Knock = {
+	id: string,
+	name: string,
+};
 
 /**  What the "Add a clinic" form sends. */
 export type NewProfile = NewProfile_Serialize | NewProfile_Deserialize;
@@ -379,6 +411,65 @@ export type UserSetting = {
  *  the computer's time zone.
  */
 export type Visit = Visit_Serialize | Visit_Deserialize;
+
+export type VisitPhase = 
+/**  The view is loading the meeting. */
+"joining" | "joined" | 
+/**  This user left the conference (hung up, kicked out); the view may still rejoin. */
+"left" | 
+/**  The view closed (`readyToClose`). Terminal. */
+"ended" | 
+/**  The meeting could not be joined or broke. Terminal. */
+"failed";
+
+/**  The visit for the UI. Never holds the token or the room name. */
+export type VisitView = VisitView_Serialize | VisitView_Deserialize;
+
+/**  The visit for the UI. Never holds the token or the room name. */
+export type VisitView_Deserialize = {
+	appointmentId: string,
+	phase: VisitPhase,
+	moderator: boolean,
+	/**  Host controls may be offered (moderator, in the call). */
+	canHost: boolean,
+	/**  Remote participants in the call now. */
+	participants: number,
+	/**  Lobby, oldest first; names only for the notice. */
+	knocking: Knock[],
+	e2ee: E2ee,
+	lobby: boolean,
+	passwordRequired: boolean,
+	failure?: FailReason | null,
+	/**  No WebRTC in this view: offer the system browser. */
+	mediaUnsupported: boolean,
+	startedAt?: number | null,
+	endedAt?: number | null,
+	/**  `"inProgress"` / `"done"` for the schedule row ([`VisitState::schedule_badge`]). */
+	badge?: string | null,
+};
+
+/**  The visit for the UI. Never holds the token or the room name. */
+export type VisitView_Serialize = {
+	appointmentId: string,
+	phase: VisitPhase,
+	moderator: boolean,
+	/**  Host controls may be offered (moderator, in the call). */
+	canHost: boolean,
+	/**  Remote participants in the call now. */
+	participants: number,
+	/**  Lobby, oldest first; names only for the notice. */
+	knocking: Knock[],
+	e2ee: E2ee,
+	lobby: boolean,
+	passwordRequired: boolean,
+	failure: FailReason | null,
+	/**  No WebRTC in this view: offer the system browser. */
+	mediaUnsupported: boolean,
+	startedAt: number | null,
+	endedAt: number | null,
+	/**  `"inProgress"` / `"done"` for the schedule row ([`VisitState::schedule_badge`]). */
+	badge: string | null,
+};
 
 /**
  *  One visit as the day view shows it. Times are unix seconds (UTC); the UI formats them in

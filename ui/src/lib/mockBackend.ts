@@ -8,6 +8,7 @@ import type {
   PolicyView,
   ProfilesView,
   Visit,
+  VisitView,
   ServerCheck,
   SessionState,
   SignInMethod,
@@ -19,6 +20,8 @@ export interface MockBackend extends Backend {
   signInCalls: SignInRequest[];
   renewCalls: number;
   dayCalls: [number, number][];
+  visitCalls: string[];
+  visit: VisitView | null;
   browserCalls: number;
   cancelCalls: number;
   settingCalls: [string, unknown][];
@@ -148,6 +151,28 @@ export function mockBackend(over: {
     },
     appInfo: async () => info,
     dayCalls: [],
+    visitCalls: [],
+    visit: null,
+    async startVisit(id) {
+      this.visitCalls.push(id);
+      this.visit = {
+        appointmentId: id, phase: "joining", moderator: true, canHost: false, participants: 0, knocking: [],
+        e2ee: "notSupported", lobby: false, passwordRequired: false, failure: null, mediaUnsupported: false,
+        startedAt: null, endedAt: null, badge: null,
+      };
+      return { ok: true, value: null };
+    },
+    async openVisitInBrowser(id) {
+      this.visitCalls.push(`browser:${id}`);
+      return { ok: true, value: null };
+    },
+    async visitView() {
+      return { ok: true, value: this.visit };
+    },
+    async endVisit() {
+      this.visit = null;
+      return { ok: true, value: null };
+    },
     async scheduleDay(from, to) {
       this.dayCalls.push([from, to]);
       const visits = (over.visits ?? []).filter((v) => v.start >= from && v.start < to);

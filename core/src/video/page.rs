@@ -1,0 +1,292 @@
+//! The visit page: a one-time page on a random loopback port that runs Jitsi's IFrame API for
+//! one visit and reports its events to the core (video-platforms.md: the path that works in
+//! any browser, and the same page the app's own visit window loads).
+//!
+//! Why a loopback page and not the app's main window: the main window's CSP allows nothing
+//! but the app itself; this page gets a CSP made for exactly one clinic Jitsi origin. Why not
+//! a URL with the token: the token must not land in a command line, history or a log, so the
+//! page fetches it once from this server (`/ticket` answers once, then 410).
+//!
+//! Everything is under `/visit/<nonce>/` (128 random bits); any other path is 404. The server
+//! binds 127.0.0.1 only and stops with [`VisitPage::stop`] (or when dropped).
+
+use super::{HostCommand, JoinTicket, VideoError, VisitEvent, VisitState, VisitView};
+use crate::audit::AuditLog;
+use base64::Engine as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use url::Url;
+
+const HTML: &str = include_str!("page/visit.html");
+const JS: &str = include_str!("page/visit.js");
+const CSS: &str = include_str!("page/visit.css");
+const MAX_BODY: usize = 64 * 1024;
+
+/// What the page shows and asks Jitsi for, besides the ticket.
+#[derive(Debug, Clone)]
+pub struct PageOptions {
+    /// The signed-in clinician's name, for Jitsi's `userInfo.displayName`.
+    pub display_name: String,
+    /// Lobby (waiting room) on when the host joins (policy; on by default).
+    pub lobby: bool,
+    /// E2EE allowed by policy (it is still turned on only where the browser supports it).
+    pub e2ee_allowed: bool,
+}
+
+/// A running visit page. Dropping it stops the server.
+pub struct VisitPage {
+    url: Url,
+    state: Arc<Mutex<VisitState>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+struct Shared {
+    prefix: String,
+    csp: String,
+    ticket: Mutex<Option<serde_json::Value>>,
+    state: Arc<Mutex<VisitState>>,
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl VisitPage {
+    /// Starts the page for `ticket`. The JWT moves into the one-time `/ticket` answer.
+    pub async fn start(
+        ticket: &JoinTicket,
+        opts: PageOptions,
+        audit: Option<Arc<AuditLog>>,
+    ) -> Result<VisitPage, VideoError> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| VideoError::Page(e.to_string()))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| VideoError::Page(e.to_string()))?
+            .port();
+        let mut nonce = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| VideoError::Page("no randomness".into()))?;
+        let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(nonce);
+        let prefix = format!("/visit/{nonce}/");
+        let origin = ticket.meeting_origin();
+        let origin = origin.as_str().trim_end_matches('/');
+        let csp = format!(
+            "default-src 'none'; script-src 'self' {origin}; frame-src {origin}; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'"
+        );
+        let state = Arc::new(Mutex::new(VisitState::for_ticket(ticket)));
+        let ticket_json = serde_json::json!({
+            "domain": ticket.domain(),
+            "room": ticket.room(),
+            "jwt": ticket.jwt().expose(),
+            "moderator": ticket.moderator(),
+            "displayName": opts.display_name,
+            "lobby": opts.lobby,
+            "e2eeAllowed": opts.e2ee_allowed,
+        });
+        let shared = Arc::new(Shared {
+            prefix: prefix.clone(),
+            csp,
+            ticket: Mutex::new(Some(ticket_json)),
+            state: state.clone(),
+            audit,
+        });
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    a = listener.accept() => if let Ok((sock, _)) = a {
+                        let s = shared.clone();
+                        tokio::spawn(async move { let _ = serve(sock, &s).await; });
+                    }
+                }
+            }
+        });
+        let url = Url::parse(&format!("http://127.0.0.1:{port}{prefix}"))
+            .map_err(|e| VideoError::Page(e.to_string()))?;
+        Ok(VisitPage {
+            url,
+            state,
+            stop: Some(stop),
+        })
+    }
+
+    /// The page's address (carries the nonce, never the token).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The visit as the core follows it.
+    pub fn view(&self) -> Option<VisitView> {
+        self.state.lock().ok().map(|s| s.view())
+    }
+
+    pub fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+impl Drop for VisitPage {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+}
+
+async fn read_request(sock: &mut TcpStream) -> Option<Request> {
+    let mut buf = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 16 * 1024 {
+            return None;
+        }
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let path = first.next()?.to_string();
+    let len: usize = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    if len > MAX_BODY {
+        return None;
+    }
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(len);
+    Some(Request { method, path, body })
+}
+
+async fn respond(sock: &mut TcpStream, status: u16, ctype: &str, csp: Option<&str>, body: &[u8]) {
+    let reason = match status {
+        200 => "OK",
+        403 => "Forbidden",
+        404 => "Not Found",
+        410 => "Gone",
+        _ => "Bad Request",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nX-Content-Type-Options: nosniff\r\n\
+         Connection: close\r\n",
+        body.len()
+    );
+    if let Some(c) = csp {
+        head += &format!("Content-Security-Policy: {c}\r\n");
+    }
+    head += "\r\n";
+    let _ = sock.write_all(head.as_bytes()).await;
+    let _ = sock.write_all(body).await;
+    let _ = sock.shutdown().await;
+}
+
+fn json(v: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
+    let req = tokio::time::timeout(Duration::from_secs(10), read_request(&mut sock))
+        .await
+        .ok()??;
+    let Some(rest) = req.path.strip_prefix(&s.prefix) else {
+        respond(&mut sock, 404, "text/plain", None, b"not found").await;
+        return Some(());
+    };
+    const JSON: &str = "application/json";
+    match (req.method.as_str(), rest) {
+        ("GET", "") => {
+            respond(
+                &mut sock,
+                200,
+                "text/html; charset=utf-8",
+                Some(&s.csp),
+                HTML.as_bytes(),
+            )
+            .await
+        }
+        ("GET", "visit.js") => {
+            respond(&mut sock, 200, "text/javascript", None, JS.as_bytes()).await
+        }
+        ("GET", "visit.css") => respond(&mut sock, 200, "text/css", None, CSS.as_bytes()).await,
+        ("GET", "ticket") => {
+            let t = s.ticket.lock().ok().and_then(|mut t| t.take());
+            match t {
+                Some(t) => respond(&mut sock, 200, JSON, None, &json(&t)).await,
+                None => respond(&mut sock, 410, JSON, None, b"{\"error\":\"used\"}").await,
+            }
+        }
+        ("GET", "state") => {
+            let v = s.state.lock().ok().map(|st| st.view());
+            respond(&mut sock, 200, JSON, None, &json(&v)).await;
+        }
+        ("POST", "events") => {
+            let ev = VisitEvent::from_json(std::str::from_utf8(&req.body).unwrap_or(""));
+            let (entries, view) = {
+                let mut st = s.state.lock().ok()?;
+                let e = st.apply(ev, crate::vault::items::unix_now());
+                (e, st.view())
+            };
+            if let Some(a) = &s.audit {
+                let _ = a.append_all(&entries);
+            }
+            respond(&mut sock, 200, JSON, None, &json(&view)).await;
+        }
+        ("POST", "command") => {
+            let cmd: Option<HostCommand> = serde_json::from_slice(&req.body).ok();
+            let out = cmd.and_then(|c| {
+                let mut st = s.state.lock().ok()?;
+                if !c.allowed(&st) {
+                    return None;
+                }
+                let entries = st.executed(&c, crate::vault::items::unix_now());
+                Some((c.to_iframe(), entries))
+            });
+            match out {
+                Some(((name, args), entries)) => {
+                    if let Some(a) = &s.audit {
+                        let _ = a.append_all(&entries);
+                    }
+                    respond(
+                        &mut sock,
+                        200,
+                        JSON,
+                        None,
+                        &json(&serde_json::json!({"name": name, "args": args})),
+                    )
+                    .await;
+                }
+                None => respond(&mut sock, 403, JSON, None, b"{\"error\":\"not_allowed\"}").await,
+            }
+        }
+        _ => respond(&mut sock, 404, "text/plain", None, b"not found").await,
+    }
+    Some(())
+}

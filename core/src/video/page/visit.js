@@ -1,0 +1,105 @@
+// The visit page: runs the clinic's Jitsi IFrame API for one visit and tells the Rounds core
+// every event. The token comes once from /ticket; host commands are checked by the core first.
+"use strict";
+(async () => {
+  const $ = (id) => document.getElementById(id);
+  const post = (path, body) =>
+    fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const report = async (event, data) => {
+    try {
+      const r = await post("events", { event, data: data ?? {} });
+      if (r.ok) show(await r.json());
+    } catch (_) {
+      /* the core went away (Rounds closed): nothing to tell it */
+    }
+  };
+  const problem = (text) => {
+    $("problem").textContent = text;
+    $("problem").hidden = false;
+  };
+  let api = null;
+
+  function show(view) {
+    if (!view) return;
+    const words = {
+      joining: "Connecting…",
+      joined: `In the visit · ${view.participants} in the call`,
+      left: "You left the visit.",
+      ended: "The visit has ended.",
+      failed: "The visit could not continue.",
+    };
+    $("status").textContent = words[view.phase] ?? "";
+    for (const b of document.querySelectorAll("[data-host]")) b.hidden = !view.canHost;
+    const k = $("knocking");
+    k.replaceChildren();
+    for (const p of view.knocking ?? []) {
+      const row = document.createElement("div");
+      row.textContent = `${p.name || "Someone"} is waiting to be let in. `;
+      for (const [label, cmd] of [["Admit", "admit"], ["Deny", "deny"]]) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = label;
+        b.addEventListener("click", () => run({ [cmd]: { id: p.id } }));
+        row.append(b);
+      }
+      k.append(row);
+    }
+    k.hidden = (view.knocking ?? []).length === 0;
+    if (view.phase === "ended" || view.phase === "left") api?.dispose();
+  }
+
+  async function run(cmd) {
+    const r = await post("command", cmd);
+    if (!r.ok) return problem("That is only for the host of the visit.");
+    const { name, args } = await r.json();
+    api?.executeCommand(name, ...args);
+  }
+  for (const b of document.querySelectorAll("[data-cmd]")) {
+    const cmd = b.dataset.cmd;
+    b.addEventListener("click", () => run(cmd === "lockRoom" ? { lockRoom: true } : cmd));
+  }
+
+  const t = await fetch("ticket");
+  if (!t.ok) return problem("This visit page was already opened. Start the visit again from Rounds.");
+  const ticket = await t.json();
+  await new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = `https://${ticket.domain}/external_api.js`;
+    s.onload = resolve;
+    s.onerror = reject;
+    document.head.append(s);
+  }).catch(() => null);
+  if (typeof window.JitsiMeetExternalAPI !== "function") {
+    await report("loadFailed");
+    return problem("The clinic's video service could not be reached. Check the connection and start the visit again.");
+  }
+  api = new window.JitsiMeetExternalAPI(ticket.domain, {
+    roomName: ticket.room,
+    jwt: ticket.jwt,
+    parentNode: $("meeting"),
+    width: "100%",
+    height: "100%",
+    userInfo: { displayName: ticket.displayName },
+    configOverwrite: { prejoinConfig: { enabled: true }, disableDeepLinking: true },
+  });
+  ticket.jwt = null;
+  for (const name of [
+    "videoConferenceJoined", "videoConferenceLeft", "participantJoined", "participantLeft",
+    "participantRoleChanged", "knockingParticipant", "participantKickedOut", "errorOccurred",
+    "passwordRequired", "readyToClose",
+  ]) {
+    api.addListener(name, (data) => report(name, data));
+  }
+  api.addListener("participantRoleChanged", (d) => {
+    // The host's lobby goes on as soon as Jitsi makes us moderator (policy: on by default).
+    if (d && d.role === "moderator" && ticket.lobby) run({ lockRoom: true });
+  });
+  // E2EE needs insertable streams; say honestly when this browser has none.
+  const e2eeCapable = typeof window.RTCRtpScriptTransform === "function" || "createEncodedStreams" in (window.RTCRtpSender?.prototype ?? {});
+  await report("e2ee", { state: !ticket.e2eeAllowed ? "offByPolicy" : e2eeCapable ? "on" : "notSupported" });
+  if (ticket.e2eeAllowed && e2eeCapable) run({ toggleE2ee: true });
+  if (typeof window.RTCPeerConnection !== "function") {
+    await report("mediaUnsupported");
+    problem("This window cannot carry video on this computer. Use \u201cOpen in browser\u201d in Rounds.");
+  }
+})();

@@ -1,0 +1,91 @@
+//! The visit window: a second webview on the core's one-time loopback visit page.
+//!
+//! It has no IPC at all (the capability file names only the main window): the page talks to
+//! the core over its loopback HTTP only. On Linux the window turns on WebKitGTK's media-stream
+//! and WebRTC settings (Debian's build still has no RTCPeerConnection: the page reports that
+//! and the main window offers the system browser), and trusts exactly the video server's
+//! certificate that Rounds itself verified (hospital CA, pins), for that host only.
+
+use rounds_core::Core;
+use rounds_core::app::VisitOpen;
+use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+
+pub const LABEL: &str = "visit";
+
+pub fn open(app: &AppHandle, visit: VisitOpen) -> Result<(), String> {
+    if let Some(w) = app.get_webview_window(LABEL) {
+        let _ = w.destroy();
+    }
+    // Blank first: the settings and the certificate must be in place before the page loads.
+    let blank = WebviewUrl::External("about:blank".parse().map_err(|e| format!("{e}"))?);
+    let w = WebviewWindowBuilder::new(app, LABEL, blank)
+        .title("Rounds · video visit")
+        .inner_size(1100.0, 760.0)
+        .min_inner_size(640.0, 480.0)
+        .build()
+        .map_err(|e| e.to_string())?;
+    #[cfg(target_os = "linux")]
+    {
+        let (host, der) = (visit.host.clone(), visit.leaf_der.clone());
+        w.with_webview(move |pv| linux::prepare(&pv.inner(), &host, der.as_deref()))
+            .map_err(|e| e.to_string())?;
+    }
+    w.navigate(visit.url).map_err(|e| e.to_string())?;
+    let handle = app.clone();
+    w.on_window_event(move |e| {
+        if matches!(e, WindowEvent::Destroyed) {
+            let h = handle.clone();
+            tauri::async_runtime::spawn(async move { h.state::<Core>().end_visit().await });
+        }
+    });
+    Ok(())
+}
+
+pub fn close(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window(LABEL) {
+        let _ = w.destroy();
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use webkit2gtk::gio;
+    use webkit2gtk::{SettingsExt as _, WebContextExt as _, WebViewExt as _};
+
+    pub fn prepare(view: &webkit2gtk::WebView, host: &str, leaf_der: Option<&[u8]>) {
+        if let Some(s) = view.settings() {
+            s.set_enable_media_stream(true);
+            s.set_enable_webrtc(true);
+        }
+        if let (Some(der), Some(ctx)) = (leaf_der, view.context()) {
+            let pem = pem(der);
+            match gio::TlsCertificate::from_pem(&pem) {
+                Ok(c) => ctx.allow_tls_certificate_for_host(&c, host),
+                Err(e) => tracing::warn!(error = %e, "video server certificate not usable"),
+            }
+        }
+    }
+
+    fn pem(der: &[u8]) -> String {
+        use std::fmt::Write as _;
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut b64 = String::new();
+        for c in der.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= c.len() {
+                    b64.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    b64.push('=');
+                }
+            }
+        }
+        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            let _ = writeln!(out, "{}", String::from_utf8_lossy(line));
+        }
+        out + "-----END CERTIFICATE-----\n"
+    }
+}

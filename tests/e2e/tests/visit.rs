@@ -1,0 +1,112 @@
+//! A video visit from the schedule, in the real windows, against the sandbox's Jitsi stand-in
+//! (the real external_api.js protocol, no media): Start visit opens the visit window on the
+//! core's loopback page, which loads the clinic's IFrame API (after Rounds verified the
+//! server), joins with the one-time token, and reports every event to the core: the main
+//! window follows (joined, someone knocking — without a name, media not supported here), host
+//! controls go through the core's check to Jitsi's executeCommand, ending the visit marks it
+//! done, and the audit log holds kinds and times only.
+
+use fantoccini::Locator;
+use rounds_e2e::{Harness, Result};
+use serde_json::json;
+
+const PASSWORD: &str = "Sandbox-Clinic-2026!";
+
+/// The "Start visit" button of the video visit starting nearest to now (the demo's in 5 min).
+const PICK_NEXT_VISIT: &str = r#"
+const now = Date.now() / 1000;
+let best = null;
+for (const row of document.querySelectorAll("[data-visit]")) {
+  const b = row.querySelector("button.primary");
+  if (!b) continue;
+  const d = Math.abs(Number(row.dataset.start) - now);
+  if (!best || d < best.d) best = { d, id: row.dataset.visit };
+}
+return best ? best.id : null;
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Result<()> {
+    let h = Harness::start().await?;
+    let c = &h.client;
+    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
+        .await?;
+    let code = h.sandbox.totp("drsmith")?;
+    h.submit_sign_in(Some("drsmith"), PASSWORD, Some(&code))
+        .await?;
+    h.wait_for("[data-visit] button.primary").await?;
+    let id = c.execute(PICK_NEXT_VISIT, vec![]).await?;
+    let id = id.as_str().ok_or("a video visit to start")?.to_string();
+    c.find(Locator::Css(&format!("[data-visit='{id}'] button.primary")))
+        .await?
+        .click()
+        .await?;
+
+    // The core follows the meeting: joined, as host.
+    h.wait_attr("[data-testid=visit-strip]", "data-phase", "joined")
+        .await?;
+    h.wait_for("[data-testid=visit-no-media]").await?;
+    let room = h
+        .sandbox
+        .control("GET", &format!("/control/jitsi/appointment/{id}"), None)?;
+    let room = room["room"].as_str().ok_or("room name")?.to_string();
+
+    // A patient knocks: the main window says so, without the name.
+    h.sandbox.control(
+        "POST",
+        &format!("/control/jitsi/rooms/{room}/knock"),
+        Some(&json!({"id": "pat-1", "name": "Pat Knocker"})),
+    )?;
+    let knock = h
+        .wait_for("[data-testid=visit-knocking]")
+        .await?
+        .text()
+        .await?;
+    assert!(
+        knock.contains("waiting") && !knock.contains("Pat Knocker"),
+        "{knock}"
+    );
+    h.screenshot("visit-main").await?;
+
+    // In the visit window: admit, then end the visit for everyone.
+    let main = c.window().await?;
+    let visit_window = c
+        .windows()
+        .await?
+        .into_iter()
+        .find(|w| *w != main)
+        .ok_or("the visit window")?;
+    c.switch_to_window(visit_window).await?;
+    c.find(Locator::XPath("//button[normalize-space()='Admit']"))
+        .await?
+        .click()
+        .await?;
+    h.screenshot("visit-window").await?;
+    let end = h.wait_for("button[data-cmd=endForAll]").await?;
+    end.click().await?;
+    c.switch_to_window(main).await?;
+    h.wait_attr("[data-testid=visit-strip]", "data-phase", "ended")
+        .await?;
+    let badge = h
+        .wait_for("[data-testid=visit-badge]")
+        .await?
+        .text()
+        .await?;
+    assert_eq!(badge, "Visit done");
+
+    // The meeting received exactly the commands the host chose, through the core's check.
+    let state = h
+        .sandbox
+        .control("GET", &format!("/control/jitsi/rooms/{room}"), None)?;
+    let commands = state["commands"].to_string();
+    assert!(commands.contains("answerKnockingParticipant"), "{commands}");
+    assert!(commands.contains("endConference"), "{commands}");
+
+    // The audit log: what happened and when; no name, no room, no token.
+    let audit = std::fs::read_to_string(h.home.join(".local/share/rounds/audit.jsonl"))?;
+    assert!(audit.contains("visit.joined"), "{audit}");
+    for secret in ["Pat Knocker", room.as_str()] {
+        assert!(!audit.contains(secret), "audit log holds {secret}");
+    }
+    h.stop().await
+}
