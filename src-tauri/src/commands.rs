@@ -117,7 +117,12 @@ pub async fn renew_session(core: State<'_, Core>) -> Result<SessionState, UiErro
 /// One click: the session and the refresh token leave the keychain.
 #[tauri::command]
 #[specta::specta]
-pub async fn sign_out(core: State<'_, Core>) -> Result<SessionState, UiError> {
+pub async fn sign_out(
+    app: tauri::AppHandle,
+    core: State<'_, Core>,
+) -> Result<SessionState, UiError> {
+    // The visit window goes first: nothing of the visit stays on screen after sign-out.
+    crate::visit::close(&app);
     Ok(core.sign_out().await?)
 }
 

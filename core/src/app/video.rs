@@ -62,6 +62,7 @@ impl Core {
             self.sign_in.clone(),
         );
         let now = unix_now();
+        let t0 = std::time::Instant::now();
         let ticket =
             match video::join(&self.net, &tokens, &acct.server, &acct.site, appointment_id).await {
                 Ok(t) => t,
@@ -71,6 +72,8 @@ impl Core {
                 }
             };
         self.audit_all(&[ticket.audit_entry(now)]);
+        let server_ms = t0.elapsed().as_millis();
+        let t1 = std::time::Instant::now();
         let posture =
             crate::net::probe::probe(&self.net_config(), &self.net, &ticket.external_api_url())
                 .await;
@@ -98,7 +101,14 @@ impl Core {
             leaf_der: posture.leaf_der,
         };
         *self.visit.lock().await = Some(RunningVisit { page });
-        tracing::info!(appointment = appointment_id, "visit page started");
+        // Benchmark split (issue note): the clinic's join answer, then Rounds' own work (TLS
+        // check of the video origin, page start); the view's part is logged by the page.
+        tracing::info!(
+            appointment = appointment_id,
+            server_ms,
+            core_ms = t1.elapsed().as_millis(),
+            "visit page started"
+        );
         Ok(open)
     }
 

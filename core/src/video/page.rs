@@ -43,6 +43,7 @@ pub struct VisitPage {
 }
 
 struct Shared {
+    started: std::time::Instant,
     prefix: String,
     csp: String,
     ticket: Mutex<Option<serde_json::Value>>,
@@ -86,6 +87,7 @@ impl VisitPage {
             "e2eeAllowed": opts.e2ee_allowed,
         });
         let shared = Arc::new(Shared {
+            started: std::time::Instant::now(),
             prefix: prefix.clone(),
             csp,
             ticket: Mutex::new(Some(ticket_json)),
@@ -249,6 +251,10 @@ async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
         }
         ("POST", "events") => {
             let ev = VisitEvent::from_json(std::str::from_utf8(&req.body).unwrap_or(""));
+            if matches!(ev, VisitEvent::ConferenceJoined { .. }) {
+                // The view's part of "click → joined": page load, IFrame API, meeting join.
+                tracing::info!(view_ms = s.started.elapsed().as_millis(), "visit joined");
+            }
             let (entries, view) = {
                 let mut st = s.state.lock().ok()?;
                 let e = st.apply(ev, crate::vault::items::unix_now());

@@ -37,6 +37,7 @@ async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Resul
     h.wait_for("[data-visit] button.primary").await?;
     let id = c.execute(PICK_NEXT_VISIT, vec![]).await?;
     let id = id.as_str().ok_or("a video visit to start")?.to_string();
+    let clicked = std::time::Instant::now();
     c.find(Locator::Css(&format!("[data-visit='{id}'] button.primary")))
         .await?
         .click()
@@ -45,7 +46,29 @@ async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Resul
     // The core follows the meeting: joined, as host.
     h.wait_attr("[data-testid=visit-strip]", "data-phase", "joined")
         .await?;
+    let seen = clicked.elapsed();
     h.wait_for("[data-testid=visit-no-media]").await?;
+    // Figures for the issue note: the core's split from the app log, and what the window saw
+    // (the main window polls the core once a second, so its figure is coarse).
+    let logs = h.app_logs();
+    let pick = |key: &str| {
+        logs.lines()
+            .filter_map(|l| l.split(&format!("{key}=")).nth(1))
+            .filter_map(|v| {
+                v.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .next_back()
+    };
+    println!(
+        "click → joined: server {:?} ms, core {:?} ms, view {:?} ms (page start → videoConferenceJoined); main window saw it after {} ms",
+        pick("server_ms"),
+        pick("core_ms"),
+        pick("view_ms"),
+        seen.as_millis()
+    );
     let room = h
         .sandbox
         .control("GET", &format!("/control/jitsi/appointment/{id}"), None)?;
