@@ -91,10 +91,10 @@ demo: build
 TAURI_CLI := TAURI_APP_PATH=src-tauri npx --yes @tauri-apps/cli@2.12.5
 DEB_NAME = Rounds_$(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)_amd64.deb
 
-# Release .deb: target/release/bundle/deb/. One cargo run for app + rounds-cli (shared crates
-# are compiled once, with one feature set, as in `make build`); `tauri bundle` then packs them.
+# Release .deb: target/release/bundle/deb/. The app binary carries rounds-cli (`rounds --cli`);
+# the package's /usr/bin/rounds-cli is packaging/rounds-cli, which runs it.
 deb: setup ui
-	cargo build --release -p rounds -p rounds-cli
+	cargo build --release -p rounds
 	$(TAURI_CLI) bundle --bundles deb
 
 package: deb
@@ -106,8 +106,7 @@ package: deb
 # compile); --no-binary-patching leaves target/debug/rounds as the e2e tests run it. Then the
 # Group Policy / macOS templates must match the policy schema (regenerate: the script, no flag).
 test-package: build
-	$(TAURI_CLI) bundle --debug --bundles deb --no-binary-patching \
-	  --config '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/rounds-cli":"../target/debug/rounds-cli"}}}}}'
+	$(TAURI_CLI) bundle --debug --bundles deb --no-binary-patching
 	tests/package/check-deb.sh target/debug/bundle/deb/$(DEB_NAME)
 	node scripts/admin-templates.mjs --check
 

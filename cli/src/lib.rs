@@ -1,0 +1,67 @@
+//! `rounds-cli`: the command-line face of the Rounds core, for hospital IT and support.
+//!
+//! Like aws-vault it is a thin front end over the same core as the app, so what it reports is
+//! what the app sees. Argument parsing is by hand to keep the tool small and dependency-free.
+
+mod doctor;
+mod policy;
+mod profiles;
+mod schedule;
+mod sessions;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: rounds-cli <command> [options]
+
+Commands:
+  doctor [--json]   Which keychain is in use and reachable, which policy is in force,
+                    where the app keeps its files, and which clinic server it will use.
+  doctor --server URL [--json]
+                    Connect to URL exactly as Rounds would and print its TLS posture: version,
+                    suite, chain, which root verified it, pin status, proxy, verdict. Exits 1
+                    when Rounds would refuse the server.
+  policy ...        IT policy tools (see `rounds-cli policy help`).
+  profiles ...      Clinic accounts on this computer: list | add | remove (removing deletes
+                    the profile's keychain items).
+  schedule check FILE|- [--json]
+                    What Rounds would show for a FHIR Appointment or Bundle (time, status,
+                    type, video, participants) or why it would skip each entry. Exits 1 when
+                    the file is not an Appointment or a search Bundle at all.
+  schedule sync --profile P [--throwaway] [--days-back N] [--days-ahead N]
+                    Sync the profile's schedule now, progress on stderr (--throwaway: into a
+                    temporary cache that is deleted afterwards).
+  sessions ...      Stored sign-ins per profile with their expiry (read without reading any
+                    secret): list [--json] | clear [PROFILE].
+  version           Print the version.
+  help              Show this help.
+";
+
+/// Runs one `rounds-cli` command line (without the program name). The `rounds-cli` binary
+/// calls this, and so does the app binary on Linux when started as `rounds --cli …`, so the
+/// package ships the core once (see packaging/rounds-cli).
+pub fn run(args: &[String]) -> ExitCode {
+    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    match strs.as_slice() {
+        ["doctor", rest @ ..] => doctor::run(rest),
+        ["policy", rest @ ..] => policy::run(rest),
+        ["profiles", rest @ ..] => profiles::run(rest),
+        ["schedule", rest @ ..] => schedule::run(rest),
+        ["sessions", rest @ ..] => sessions::run(rest),
+        ["version" | "--version" | "-V"] => {
+            println!("rounds-cli {}", rounds_core::VERSION);
+            ExitCode::SUCCESS
+        }
+        [] | ["help" | "--help" | "-h"] => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => usage_error(&args.join(" ")),
+    }
+}
+
+/// Unknown command or flags: say which, show the usage, exit 2 (as getopt tools do).
+pub(crate) fn usage_error(what: &str) -> ExitCode {
+    eprint!("rounds-cli: unknown command `{what}`\n\n{USAGE}");
+    ExitCode::from(2)
+}
