@@ -88,6 +88,7 @@ impl Core {
             display_name: acct.username.clone(),
             lobby: true,
             e2ee_allowed: true,
+            e2ee_required: self.effective().video.e2ee_required,
         };
         let page = VisitPage::start(&ticket, opts, self.audit_log()).await?;
         let host = ticket

@@ -33,6 +33,9 @@ pub struct PageOptions {
     pub lobby: bool,
     /// E2EE allowed by policy (it is still turned on only where the browser supports it).
     pub e2ee_allowed: bool,
+    /// Policy `video.e2ee_required`: where the browser cannot encrypt end to end, the page
+    /// does not join at all.
+    pub e2ee_required: bool,
 }
 
 /// A running visit page. Dropping it stops the server.
@@ -85,6 +88,7 @@ impl VisitPage {
             "displayName": opts.display_name,
             "lobby": opts.lobby,
             "e2eeAllowed": opts.e2ee_allowed,
+            "e2eeRequired": opts.e2ee_required,
         });
         let shared = Arc::new(Shared {
             started: std::time::Instant::now(),

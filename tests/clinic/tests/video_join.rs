@@ -562,6 +562,7 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
             display_name: "Dr. Alex Smith".into(),
             lobby: true,
             e2ee_allowed: true,
+            e2ee_required: false,
         },
         Some(audit.clone()),
     )

@@ -59,9 +59,23 @@
     b.addEventListener("click", () => run(cmd === "lockRoom" ? { lockRoom: true } : cmd));
   }
 
+  // E2EE needs insertable streams; say honestly when this browser has none. Where policy
+  // requires E2EE and it is not possible here, the visit is not joined at all.
+  const e2eeCapable =
+    typeof window.RTCRtpScriptTransform === "function" ||
+    "createEncodedStreams" in (window.RTCRtpSender?.prototype ?? {});
+
   const t = await fetch("ticket");
   if (!t.ok) return problem("This visit page was already opened. Start the visit again from Rounds.");
   const ticket = await t.json();
+  if (ticket.e2eeRequired && !e2eeCapable) {
+    ticket.jwt = null;
+    await report("e2ee", { state: "notSupported" });
+    await report("loadFailed");
+    return problem(
+      "Your organisation requires end-to-end encryption for video visits, and this window cannot provide it. Use \u201cOpen in browser\u201d in Rounds (Chrome, Edge or another browser that supports it).",
+    );
+  }
   await new Promise((resolve, reject) => {
     const s = document.createElement("script");
     s.src = `https://${ticket.domain}/external_api.js`;
@@ -83,6 +97,45 @@
     configOverwrite: { prejoinConfig: { enabled: true }, disableDeepLinking: true },
   });
   ticket.jwt = null;
+  // Who is in the call (ids and names from the meeting itself), with Remove for the host.
+  const people = new Map();
+  let canHost = false;
+  const showPeople = () => {
+    const list = $("people");
+    list.replaceChildren();
+    for (const [id, name] of people) {
+      const row = document.createElement("li");
+      row.textContent = `${name || "Participant"} `;
+      if (canHost) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = "Remove";
+        b.setAttribute("aria-label", `Remove ${name || "participant"} from the visit`);
+        b.addEventListener("click", () => run({ kick: { id } }));
+        row.append(b);
+      }
+      list.append(row);
+    }
+    list.hidden = people.size === 0;
+  };
+  api.addListener("participantJoined", (d) => {
+    if (d && typeof d.id === "string") people.set(d.id, String(d.displayName ?? "").slice(0, 64));
+    showPeople();
+  });
+  api.addListener("participantLeft", (d) => {
+    if (d) people.delete(d.id);
+    showPeople();
+  });
+  api.addListener("participantKickedOut", (d) => {
+    if (d?.kicked) people.delete(d.kicked.id);
+    showPeople();
+  });
+  api.addListener("participantRoleChanged", (d) => {
+    if (d && d.role === "moderator") {
+      canHost = true;
+      showPeople();
+    }
+  });
   for (const name of [
     "videoConferenceJoined", "videoConferenceLeft", "participantJoined", "participantLeft",
     "participantRoleChanged", "knockingParticipant", "participantKickedOut", "errorOccurred",
@@ -94,8 +147,6 @@
     // The host's lobby goes on as soon as Jitsi makes us moderator (policy: on by default).
     if (d && d.role === "moderator" && ticket.lobby) run({ lockRoom: true });
   });
-  // E2EE needs insertable streams; say honestly when this browser has none.
-  const e2eeCapable = typeof window.RTCRtpScriptTransform === "function" || "createEncodedStreams" in (window.RTCRtpSender?.prototype ?? {});
   await report("e2ee", { state: !ticket.e2eeAllowed ? "offByPolicy" : e2eeCapable ? "on" : "notSupported" });
   if (ticket.e2eeAllowed && e2eeCapable) run({ toggleE2ee: true });
   if (typeof window.RTCPeerConnection !== "function") {
