@@ -141,7 +141,9 @@ pub async fn start_visit(
     core: State<'_, Core>,
     appointment_id: String,
 ) -> Result<(), UiError> {
-    let open = core.start_visit(&appointment_id).await?;
+    let open = core
+        .start_visit(&appointment_id, Some(crate::notify::knock_notice()))
+        .await?;
     crate::visit::open(&app, open).map_err(UiError::window)
 }
 
@@ -154,7 +156,9 @@ pub async fn open_visit_in_browser(
     appointment_id: String,
 ) -> Result<(), UiError> {
     crate::visit::close(&app);
-    let open = core.start_visit(&appointment_id).await?;
+    let open = core
+        .start_visit(&appointment_id, Some(crate::notify::knock_notice()))
+        .await?;
     crate::browser::open(&open.url).map_err(UiError::window)
 }
 

@@ -4,6 +4,7 @@
 mod browser;
 mod commands;
 mod error;
+mod notify;
 mod visit;
 
 use rounds_core::Core;

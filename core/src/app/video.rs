@@ -51,7 +51,11 @@ impl Core {
     /// Starts the visit of `appointment_id`: asks the clinic for the room and token, checks
     /// the video origin with Rounds' TLS rules (hospital CA, pins) before the token may go
     /// there, and starts the visit page. A visit already running is ended first.
-    pub async fn start_visit(&self, appointment_id: &str) -> Result<VisitOpen, CoreError> {
+    pub async fn start_visit(
+        &self,
+        appointment_id: &str,
+        notify: Option<crate::video::KnockNotice>,
+    ) -> Result<VisitOpen, CoreError> {
         self.end_visit().await;
         let acct = self.account(None)?;
         let tokens = KeychainTokens::new(
@@ -89,6 +93,17 @@ impl Core {
             lobby: true,
             e2ee_allowed: true,
             e2ee_required: self.effective().video.e2ee_required,
+            // Policy `notifications.content`: none → no notification at all.
+            on_knock: notify.filter(|_| {
+                !matches!(
+                    self.effective().notifications.content,
+                    crate::policy::NotificationContent::None
+                )
+            }),
+            show_name: matches!(
+                self.effective().notifications.content,
+                crate::policy::NotificationContent::PatientName
+            ),
         };
         let page = VisitPage::start(&ticket, opts, self.audit_log()).await?;
         let host = ticket

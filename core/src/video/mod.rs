@@ -17,7 +17,7 @@ pub mod page;
 pub mod state;
 
 pub use join::{JoinTicket, join, join_url};
-pub use page::{PageOptions, VisitPage};
+pub use page::{KnockNotice, PageOptions, VisitPage};
 pub use state::{
     E2ee, FailReason, HostCommand, Knock, VisitEvent, VisitPhase, VisitState, VisitView,
 };

@@ -24,6 +24,17 @@ const JS: &str = include_str!("page/visit.js");
 const CSS: &str = include_str!("page/visit.css");
 const MAX_BODY: usize = 64 * 1024;
 
+/// Called when someone knocks (lobby), with the text to show in a desktop notification; the
+/// core has already applied the notification policy (no call at all when it says none).
+#[derive(Clone)]
+pub struct KnockNotice(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for KnockNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KnockNotice")
+    }
+}
+
 /// What the page shows and asks Jitsi for, besides the ticket.
 #[derive(Debug, Clone)]
 pub struct PageOptions {
@@ -36,6 +47,10 @@ pub struct PageOptions {
     /// Policy `video.e2ee_required`: where the browser cannot encrypt end to end, the page
     /// does not join at all.
     pub e2ee_required: bool,
+    /// Desktop notification for "someone is waiting"; `show_name` per policy
+    /// `notifications.content = patient_name`.
+    pub on_knock: Option<KnockNotice>,
+    pub show_name: bool,
 }
 
 /// A running visit page. Dropping it stops the server.
@@ -47,6 +62,8 @@ pub struct VisitPage {
 
 struct Shared {
     started: std::time::Instant,
+    on_knock: Option<KnockNotice>,
+    show_name: bool,
     prefix: String,
     csp: String,
     ticket: Mutex<Option<serde_json::Value>>,
@@ -92,6 +109,8 @@ impl VisitPage {
         });
         let shared = Arc::new(Shared {
             started: std::time::Instant::now(),
+            on_knock: opts.on_knock.clone(),
+            show_name: opts.show_name,
             prefix: prefix.clone(),
             csp,
             ticket: Mutex::new(Some(ticket_json)),
@@ -259,6 +278,10 @@ async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
                 // The view's part of "click → joined": page load, IFrame API, meeting join.
                 tracing::info!(view_ms = s.started.elapsed().as_millis(), "visit joined");
             }
+            let knock_name = match &ev {
+                VisitEvent::Knocking { name, .. } => Some(name.clone()),
+                _ => None,
+            };
             let (entries, view) = {
                 let mut st = s.state.lock().ok()?;
                 let e = st.apply(ev, crate::vault::items::unix_now());
@@ -266,6 +289,17 @@ async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
             };
             if let Some(a) = &s.audit {
                 let _ = a.append_all(&entries);
+            }
+            // Only a knock the state accepted (in the call, as host) makes a notification.
+            if let (Some(name), Some(n)) = (knock_name, &s.on_knock)
+                && !entries.is_empty()
+            {
+                let text = if s.show_name && !name.is_empty() {
+                    format!("{name} is waiting to be let into your video visit.")
+                } else {
+                    "Someone is waiting to be let into your video visit.".to_string()
+                };
+                (n.0)(&text);
             }
             respond(&mut sock, 200, JSON, None, &json(&view)).await;
         }

@@ -554,6 +554,7 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
     let tokens = Tokens::signed_in(&sb, "drsmith").await;
     let ticket = join_as(&sb, &tokens, &smith_visit()).await.expect("ticket");
     let jwt = ticket.jwt().expose().to_string();
+    let notices: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let dir = temp_dir("visit-page-audit");
     let audit = Arc::new(AuditLog::open(&dir).expect("audit"));
     let page = video::VisitPage::start(
@@ -563,6 +564,11 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
             lobby: true,
             e2ee_allowed: true,
             e2ee_required: false,
+            on_knock: Some(video::KnockNotice(Arc::new({
+                let n = notices.clone();
+                move |t: &str| n.lock().expect("notices").push(t.to_string())
+            }))),
+            show_name: false,
         },
         Some(audit.clone()),
     )
@@ -639,6 +645,11 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
     .await;
     assert_eq!(v["phase"], "joined");
     assert_eq!(v["knocking"][0]["id"], "pat1");
+    // One desktop notice, without the name (policy default `generic`).
+    assert_eq!(
+        *notices.lock().expect("notices"),
+        ["Someone is waiting to be let into your video visit."]
+    );
 
     let cmd = |body: Value| {
         let http = http.clone();

@@ -472,7 +472,7 @@ impl Harness {
 
     /// A command that runs exactly as the app does: same user, HOME, display, D-Bus session
     /// and keyring (its environment copied from /proc).
-    fn command_like_app(&self, program: impl AsRef<std::ffi::OsStr>) -> Result<Command> {
+    pub fn command_like_app(&self, program: impl AsRef<std::ffi::OsStr>) -> Result<Command> {
         let pid = *self.app_pids().first().ok_or("the app is not running")?;
         let env = std::fs::read(format!("/proc/{pid}/environ"))?;
         let mut cmd = Command::new(program);

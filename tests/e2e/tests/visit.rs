@@ -125,7 +125,20 @@ async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Resul
         .control("GET", &format!("/control/jitsi/appointment/{id}"), None)?;
     let room = room["room"].as_str().ok_or("room name")?.to_string();
 
-    // A patient knocks: the main window says so, without the name.
+    // A patient knocks: the main window says so, without the name, and so does a desktop
+    // notification (seen on the app's session bus).
+    let monitor = h
+        .command_like_app("timeout")?
+        .args([
+            "8",
+            "dbus-monitor",
+            "--session",
+            "interface='org.freedesktop.Notifications'",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     h.sandbox.control(
         "POST",
         &format!("/control/jitsi/rooms/{room}/knock"),
@@ -139,6 +152,15 @@ async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Resul
     assert!(
         knock.contains("waiting") && !knock.contains("Pat Knocker"),
         "{knock}"
+    );
+    let bus = String::from_utf8_lossy(&monitor.wait_with_output()?.stdout).into_owned();
+    assert!(
+        bus.contains("member=Notify") && bus.contains("Someone is waiting"),
+        "no desktop notification on the session bus: {bus}"
+    );
+    assert!(
+        !bus.contains("Pat Knocker"),
+        "the notification named the patient"
     );
     h.screenshot("visit-main").await?;
 
