@@ -265,3 +265,116 @@ async fn e2ee_required_by_policy_is_not_faked() -> Result<()> {
     );
     h.stop().await
 }
+
+fn curl(url: &str) -> Result<(u16, String)> {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}", url])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').ok_or("curl output")?;
+    Ok((code.trim().parse()?, body.to_string()))
+}
+
+/// The rest of a visit's life, driven from the other side: a knock denied, a patient joins and
+/// leaves, the meeting ends from the other side; then "Open in browser" hands the system
+/// browser a fresh one-time page (the browser here is the harness's recorder).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deny_join_leave_ended_by_the_other_side_and_open_in_browser() -> Result<()> {
+    let h = Harness::start().await?;
+    let c = &h.client;
+    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
+        .await?;
+    let code = h.sandbox.totp("drsmith")?;
+    h.submit_sign_in(Some("drsmith"), PASSWORD, Some(&code))
+        .await?;
+    h.wait_for("[data-visit] button.primary").await?;
+    let id = c.execute(PICK_NEXT_VISIT, vec![]).await?;
+    let id = id.as_str().ok_or("a video visit to start")?.to_string();
+    c.find(Locator::Css(&format!("[data-visit='{id}'] button.primary")))
+        .await?
+        .click()
+        .await?;
+    h.wait_attr("[data-testid=visit-strip]", "data-phase", "joined")
+        .await?;
+    let room = h
+        .sandbox
+        .control("GET", &format!("/control/jitsi/appointment/{id}"), None)?;
+    let room = room["room"].as_str().ok_or("room name")?.to_string();
+    let ctl = |what: &str, body: serde_json::Value| {
+        h.sandbox.control(
+            "POST",
+            &format!("/control/jitsi/rooms/{room}/{what}"),
+            Some(&body),
+        )
+    };
+
+    // Deny, in the visit window.
+    ctl("knock", json!({"id": "pat-2", "name": "Pat Two"}))?;
+    h.wait_for("[data-testid=visit-knocking]").await?;
+    let main = c.window().await?;
+    let visit_window = c
+        .windows()
+        .await?
+        .into_iter()
+        .find(|w| *w != main)
+        .ok_or("the visit window")?;
+    c.switch_to_window(visit_window).await?;
+    c.find(Locator::XPath("//button[normalize-space()='Deny']"))
+        .await?
+        .click()
+        .await?;
+    c.switch_to_window(main).await?;
+    let strip = |c: &fantoccini::Client| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css("[data-testid=visit-strip]"))
+                .await?
+                .text()
+                .await
+        }
+    };
+    // A patient joins and leaves; the host's strip counts them.
+    ctl("join", json!({"id": "pat-3", "name": "Pat Three"}))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !strip(c).await?.contains("1 other in the call") {
+        assert!(std::time::Instant::now() < deadline, "{}", strip(c).await?);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    ctl("leave", json!({"id": "pat-3"}))?;
+    while !strip(c).await?.contains("0 others in the call") {
+        assert!(std::time::Instant::now() < deadline, "{}", strip(c).await?);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // The other side ends the meeting.
+    ctl("end", json!({}))?;
+    h.wait_attr("[data-testid=visit-strip]", "data-phase", "ended")
+        .await?;
+    let state = h
+        .sandbox
+        .control("GET", &format!("/control/jitsi/rooms/{room}"), None)?;
+    assert!(
+        state["commands"].to_string().contains("false"),
+        "the deny reached the meeting: {}",
+        state["commands"]
+    );
+
+    // Open in browser (offered because this view has no WebRTC): a new one-time page.
+    c.find(Locator::XPath(
+        "//button[normalize-space()='Open in browser']",
+    ))
+    .await?
+    .click()
+    .await?;
+    let url = h.browser_url().await?;
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.contains("/visit/"),
+        "{url}"
+    );
+    let (status, page) = curl(&url)?;
+    assert_eq!(status, 200);
+    assert!(page.contains("visit.js"), "{page}");
+    let ticket = format!("{url}ticket");
+    assert_eq!(curl(&ticket)?.0, 200, "the browser gets the token once");
+    assert_eq!(curl(&ticket)?.0, 410, "and only once");
+    h.stop().await
+}
