@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod net;
+pub mod password;
 pub mod paths;
 pub mod policy;
 pub mod schedule;
