@@ -162,7 +162,10 @@ async fn insert_workload(pages: &[Vec<Appointment>], path: &Path, key: CacheKey)
 async fn bench(n: usize, rounds: usize) {
     println!("\n== {n} generated appointments (+86 demo) ==");
     let sb = clinic(n).await;
-    let token = TokenEndpoint::of(&sb).password_token().await;
+    let token = TokenEndpoint::of(&sb)
+        .token_for(NO_MFA_USER)
+        .await
+        .expect("token");
     let mut sync_t = Vec::new();
     let mut floor_t = Vec::new();
     let (mut last_cache, mut full_bytes, mut hwm) = (None, 0, (0, 0));

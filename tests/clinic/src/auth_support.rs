@@ -165,13 +165,7 @@ pub async fn wrong_totp(sb: &Sandbox, user: &str) -> String {
 
 /// POSTs JSON to the control API.
 pub async fn control_post(sb: &Sandbox, path: &str, body: serde_json::Value) {
-    let r = control()
-        .post(format!("{}{path}", sb.ready.control_url))
-        .json(&body)
-        .send()
-        .await
-        .expect("control");
-    assert!(r.status().is_success(), "control {path}: {}", r.status());
+    crate::control(sb, "POST", path, body).await;
 }
 
 /// Every request the sandbox recorded on the clinic listener: (method, path, status).

@@ -434,5 +434,83 @@ pub async fn connect_proxy() -> TestProxy {
         connects,
     }
 }
+/// GET (or POST / DELETE with `body`) on the sandbox's control API; fails the test unless it
+/// answers 2xx; returns its JSON (or `Null`).
+pub async fn control(
+    sb: &Sandbox,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("control client");
+    let url = format!("{}{path}", sb.ready.control_url);
+    let req = match method {
+        "POST" => c.post(url).json(&body),
+        "DELETE" => c.delete(url),
+        _ => c.get(url),
+    };
+    let r = req.send().await.expect("control call");
+    assert!(
+        r.status().is_success(),
+        "control {method} {path}: {}",
+        r.status()
+    );
+    r.json().await.unwrap_or(serde_json::Value::Null)
+}
+
+/// The sandbox's token endpoint and the CA that signs it: tests get bearer tokens from it
+/// directly (the sandbox is a separate party; no keychain involved).
+#[derive(Clone)]
+pub struct TokenEndpoint {
+    url: String,
+    ca_pem: String,
+}
+
+impl TokenEndpoint {
+    pub fn of(sb: &Sandbox) -> Self {
+        Self {
+            url: format!("{}/oauth2/{}/token", sb.ready.base_url, sb.ready.site),
+            ca_pem: sb.ready.ca_pem.clone(),
+        }
+    }
+
+    /// An access token for `user` from the password grant with the demo client (a user
+    /// without the MFA step, or any user when the sandbox's MFA grant is switched off).
+    pub async fn token_for(&self, user: &str) -> Result<String, String> {
+        use rounds_sandbox::seed;
+        let pem = std::fs::read(&self.ca_pem).map_err(|e| e.to_string())?;
+        let ca = reqwest::Certificate::from_pem(&pem).map_err(|e| e.to_string())?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .tls_certs_only([ca])
+            .build()
+            .map_err(|e| e.to_string())?;
+        let v: serde_json::Value = http
+            .post(&self.url)
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", seed::DEMO_CLIENT_ID),
+                ("client_secret", seed::DEMO_CLIENT_SECRET),
+                ("user_role", "users"),
+                ("username", user),
+                ("password", seed::DEMO_PASSWORD),
+                ("scope", seed::APP_SCOPE),
+            ])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        v["access_token"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("no access_token: {v}"))
+    }
+}
+
 pub mod auth_support;
 pub mod clinic_page;

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use rounds_clinic_tests::{hospital, temp_dir};
+use rounds_clinic_tests::{TokenEndpoint, control, hospital, temp_dir};
 use rounds_core::audit::AuditLog;
 use rounds_core::auth::AuthError;
 use rounds_core::net::{NetClient, Url};
 use rounds_core::schedule::{BoxFuture, TokenSource};
 use rounds_core::secret::Secret;
 use rounds_core::video::{self, HostCommand, JoinTicket, VideoError, VisitEvent, VisitState};
-use rounds_sandbox::{Options, Sandbox, Seed, seed, util::uuid_from};
+use rounds_sandbox::{Options, Sandbox, Seed, util::uuid_from};
 use serde_json::{Value, json};
 
 /// drsmith's demo video visit, starting in 5 minutes (seed.rs `demo:now:0`).
@@ -41,66 +41,8 @@ async fn clinic() -> Sandbox {
     sb
 }
 
-async fn control(sb: &Sandbox, method: &str, path: &str, body: Value) -> Value {
-    let c = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("control");
-    let url = format!("{}{path}", sb.ready.control_url);
-    let req = match method {
-        "POST" => c.post(url).json(&body),
-        "DELETE" => c.delete(url),
-        _ => c.get(url),
-    };
-    let r = req.send().await.expect("control call");
-    assert!(
-        r.status().is_success(),
-        "control {method} {path}: {}",
-        r.status()
-    );
-    r.json().await.unwrap_or(Value::Null)
-}
-
-/// A fresh access token from the sandbox's token endpoint (password grant, demo client).
-async fn password_token(sb: &Sandbox, user: &str) -> String {
-    let pem = std::fs::read(&sb.ready.ca_pem).expect("CA pem");
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("CA")])
-        .build()
-        .expect("client");
-    let v: Value = http
-        .post(format!(
-            "{}/oauth2/{}/token",
-            sb.ready.base_url, sb.ready.site
-        ))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", seed::DEMO_CLIENT_ID),
-            ("client_secret", seed::DEMO_CLIENT_SECRET),
-            ("user_role", "users"),
-            ("username", user),
-            ("password", seed::DEMO_PASSWORD),
-            ("scope", seed::APP_SCOPE),
-        ])
-        .send()
-        .await
-        .expect("token request")
-        .json()
-        .await
-        .expect("token json");
-    v["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no access_token: {v}"))
-        .to_string()
-}
-
-/// The session's tokens as the app's `KeychainTokens` would give them: `renew` signs in again
-/// (here: the password grant) unless `renew_revoked`, when it hands out a dead token too.
 struct Tokens {
-    base_url: String,
-    site: String,
-    ca_pem: String,
+    endpoint: TokenEndpoint,
     user: &'static str,
     current: std::sync::Mutex<String>,
     renew_revoked: bool,
@@ -110,7 +52,9 @@ struct Tokens {
 impl Tokens {
     async fn signed_in(sb: &Sandbox, user: &'static str) -> Arc<Self> {
         Arc::new(Self {
-            current: std::sync::Mutex::new(password_token(sb, user).await),
+            current: std::sync::Mutex::new(
+                TokenEndpoint::of(sb).token_for(user).await.expect("token"),
+            ),
             ..Self::blank(sb, user, false)
         })
     }
@@ -121,9 +65,7 @@ impl Tokens {
 
     fn blank(sb: &Sandbox, user: &'static str, renew_revoked: bool) -> Self {
         Self {
-            base_url: sb.ready.base_url.clone(),
-            site: sb.ready.site.clone(),
-            ca_pem: sb.ready.ca_pem.clone(),
+            endpoint: TokenEndpoint::of(sb),
             user,
             current: std::sync::Mutex::new("revoked-token-0".into()),
             renew_revoked,
@@ -150,36 +92,10 @@ impl TokenSource for Tokens {
             let t = if self.renew_revoked {
                 format!("revoked-token-{n}")
             } else {
-                // Same token endpoint the sandbox serves; a second sandbox handle is not
-                // needed, only its address and CA.
-                let pem = std::fs::read(&self.ca_pem).map_err(|_| AuthError::SessionExpired)?;
-                let http = reqwest::Client::builder()
-                    .no_proxy()
-                    .tls_certs_only([reqwest::Certificate::from_pem(&pem)
-                        .map_err(|_| AuthError::SessionExpired)?])
-                    .build()
-                    .map_err(|_| AuthError::SessionExpired)?;
-                let v: Value = http
-                    .post(format!("{}/oauth2/{}/token", self.base_url, self.site))
-                    .form(&[
-                        ("grant_type", "password"),
-                        ("client_id", seed::DEMO_CLIENT_ID),
-                        ("client_secret", seed::DEMO_CLIENT_SECRET),
-                        ("user_role", "users"),
-                        ("username", self.user),
-                        ("password", seed::DEMO_PASSWORD),
-                        ("scope", seed::APP_SCOPE),
-                    ])
-                    .send()
+                self.endpoint
+                    .token_for(self.user)
                     .await
                     .map_err(|_| AuthError::SessionExpired)?
-                    .json()
-                    .await
-                    .map_err(|_| AuthError::SessionExpired)?;
-                v["access_token"]
-                    .as_str()
-                    .ok_or(AuthError::SessionExpired)?
-                    .to_string()
             };
             *self.current.lock().map_err(|_| AuthError::SessionExpired)? = t.clone();
             Ok(Secret::new(t))

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use rounds_clinic_tests::{TokenEndpoint, control};
 use rounds_clinic_tests::{hospital, temp_dir};
 use rounds_core::auth::AuthError;
 use rounds_core::net::{NetClient, Url};
@@ -15,10 +16,12 @@ use rounds_core::schedule::{
     TokenSource, fhir_base,
 };
 use rounds_core::secret::Secret;
-use rounds_sandbox::{Options, Sandbox, Seed, seed};
+use rounds_sandbox::{Options, Sandbox, Seed};
 use serde_json::{Value, json};
 
 pub const PROFILE: &str = "clinic-test";
+/// The demo user without MFA: one password-grant request gives a token.
+pub const NO_MFA_USER: &str = "drnomfa";
 
 /// The sandbox with the demo seed plus `n` generated appointments.
 pub async fn clinic(n: usize) -> Sandbox {
@@ -26,55 +29,6 @@ pub async fn clinic(n: usize) -> Sandbox {
     o.seed = Seed::Demo;
     o.appointments = n;
     rounds_sandbox::start(o).await.expect("sandbox starts")
-}
-
-/// Where the token endpoint is and which CA signs it.
-#[derive(Clone)]
-pub struct TokenEndpoint {
-    url: String,
-    ca_pem: String,
-}
-
-impl TokenEndpoint {
-    pub fn of(sb: &Sandbox) -> Self {
-        Self {
-            url: format!("{}/oauth2/{}/token", sb.ready.base_url, sb.ready.site),
-            ca_pem: sb.ready.ca_pem.clone(),
-        }
-    }
-
-    /// A bearer token for `drnomfa` (the sandbox is a separate party; its token endpoint is
-    /// called directly, no keychain involved).
-    pub async fn password_token(&self) -> String {
-        let pem = std::fs::read(&self.ca_pem).expect("CA pem");
-        let ca = reqwest::Certificate::from_pem(&pem).expect("CA");
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .tls_certs_only([ca])
-            .build()
-            .expect("client");
-        let v: Value = http
-            .post(&self.url)
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", seed::DEMO_CLIENT_ID),
-                ("client_secret", seed::DEMO_CLIENT_SECRET),
-                ("user_role", "users"),
-                ("username", "drnomfa"),
-                ("password", seed::DEMO_PASSWORD),
-                ("scope", seed::APP_SCOPE),
-            ])
-            .send()
-            .await
-            .expect("token request")
-            .json()
-            .await
-            .expect("token json");
-        v["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_string()
-    }
 }
 
 /// Tokens from the password grant; `renew` asks for a new one and counts.
@@ -88,7 +42,7 @@ impl SandboxTokens {
     pub async fn new(sb: &Sandbox) -> Arc<Self> {
         let endpoint = TokenEndpoint::of(sb);
         Arc::new(Self {
-            current: std::sync::Mutex::new(endpoint.password_token().await),
+            current: std::sync::Mutex::new(endpoint.token_for(NO_MFA_USER).await.expect("token")),
             endpoint,
             renewals: AtomicU32::new(0),
         })
@@ -110,7 +64,11 @@ impl TokenSource for SandboxTokens {
     fn renew(&self) -> BoxFuture<'_, Result<Secret, AuthError>> {
         Box::pin(async move {
             self.renewals.fetch_add(1, Ordering::SeqCst);
-            let t = self.endpoint.password_token().await;
+            let t = self
+                .endpoint
+                .token_for(NO_MFA_USER)
+                .await
+                .map_err(|_| AuthError::SessionExpired)?;
             *self.current.lock().map_err(|_| AuthError::SessionExpired)? = t.clone();
             Ok(Secret::new(t))
         })
@@ -147,27 +105,6 @@ pub async fn open_cache(dir: &Path, keys: &MemoryKeyStore) -> Cache {
 
 pub async fn syncer_with(sb: &Sandbox, cache: Cache, source: Arc<dyn FhirSource>) -> Syncer {
     Syncer::new(cache, source, base(sb), SyncOptions::default())
-}
-
-/// POST/DELETE/GET on the control API.
-pub async fn control(sb: &Sandbox, method: &str, path: &str, body: Value) -> Value {
-    let c = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("control");
-    let url = format!("{}{path}", sb.ready.control_url);
-    let req = match method {
-        "POST" => c.post(url).json(&body),
-        "DELETE" => c.delete(url),
-        _ => c.get(url),
-    };
-    let r = req.send().await.expect("control call");
-    assert!(
-        r.status().is_success(),
-        "control {method} {path}: {}",
-        r.status()
-    );
-    r.json().await.unwrap_or(Value::Null)
 }
 
 pub async fn fault(sb: &Sandbox, rule: Value) {
