@@ -29,6 +29,26 @@ fn redirect() -> Url {
     Url::parse(&format!("http://127.0.0.1:{port}/callback")).expect("url")
 }
 
+/// drsmith on the clinic's page in the browser (password, then the sandbox's current code,
+/// then `consent`), and the browser following the redirect back to Rounds: (status, page).
+async fn drsmith_in_browser(
+    sb: &rounds_sandbox::Sandbox,
+    url: &Url,
+    consent: Consent,
+) -> (u16, String) {
+    let loc = clinic_page::sign_in(
+        std::path::Path::new(&sb.ready.ca_pem),
+        url.as_str(),
+        "drsmith",
+        PASSWORD,
+        async || s::totp(sb, "drsmith", 0).await,
+        consent,
+    )
+    .await
+    .expect("clinic page");
+    clinic_page::follow_callback(&loc).await.expect("callback")
+}
+
 async fn stock_openemr(sb: &rounds_sandbox::Sandbox) {
     control_post(
         sb,
@@ -69,24 +89,9 @@ async fn stock_openemr_signs_in_on_the_clinic_page_with_totp() {
         Url::parse(&sb.ready.base_url).expect("base").origin()
     );
 
-    let ca = sb.ready.ca_pem.clone();
-    let sbr = &sb;
-    let browser = async {
-        let loc = clinic_page::sign_in(
-            std::path::Path::new(&ca),
-            url.as_str(),
-            "drsmith",
-            PASSWORD,
-            async || s::totp(sbr, "drsmith", 0).await,
-            Consent::Allow,
-        )
-        .await
-        .expect("clinic page");
-        clinic_page::follow_callback(&loc).await.expect("callback")
-    };
     let (signed, (status, page)) = tokio::join!(
         auth.finish_browser(&acct, login, std::future::pending()),
-        browser
+        drsmith_in_browser(&sb, &url, Consent::Allow)
     );
     let signed = signed.expect("signed in");
     assert_eq!(status, 200, "{page}");
@@ -157,8 +162,6 @@ async fn a_forged_callback_is_ignored_and_the_real_one_wins() {
     let acct = account(&sb, "stock-c", "");
     let login = auth.begin_browser(&acct).await.expect("begin");
     let url = login.url().clone();
-    let ca = sb.ready.ca_pem.clone();
-    let sbr = &sb;
     let attacker_then_browser = async {
         // Another local page (or program) posts a code of its own choosing.
         let forged = format!("{r}?code=attacker-code&state=not-the-state");
@@ -167,17 +170,7 @@ async fn a_forged_callback_is_ignored_and_the_real_one_wins() {
             clinic_page::follow_callback(&format!("{}favicon.ico", r.join("/").expect("root")))
                 .await
                 .expect("other path");
-        let loc = clinic_page::sign_in(
-            std::path::Path::new(&ca),
-            url.as_str(),
-            "drsmith",
-            PASSWORD,
-            async || s::totp(sbr, "drsmith", 0).await,
-            Consent::Allow,
-        )
-        .await
-        .expect("clinic page");
-        let real = clinic_page::follow_callback(&loc).await.expect("callback");
+        let real = drsmith_in_browser(&sb, &url, Consent::Allow).await;
         (st, page, other.0, real.0)
     };
     let (signed, (st, page, other, real)) = tokio::join!(
@@ -202,24 +195,9 @@ async fn deny_cancel_and_a_busy_port_are_named() {
     let auth = Authenticator::new(TestTransport::new(&sb), &v).with_redirect(redirect());
     let login = auth.begin_browser(&acct).await.expect("begin");
     let url = login.url().clone();
-    let ca = sb.ready.ca_pem.clone();
-    let sbr = &sb;
-    let browser = async {
-        let loc = clinic_page::sign_in(
-            std::path::Path::new(&ca),
-            url.as_str(),
-            "drsmith",
-            PASSWORD,
-            async || s::totp(sbr, "drsmith", 0).await,
-            Consent::Deny,
-        )
-        .await
-        .expect("clinic page");
-        clinic_page::follow_callback(&loc).await.expect("callback")
-    };
     let (denied, _) = tokio::join!(
         auth.finish_browser(&acct, login, std::future::pending()),
-        browser
+        drsmith_in_browser(&sb, &url, Consent::Deny)
     );
     assert!(
         matches!(denied, Err(AuthError::BrowserDenied)),
