@@ -7,6 +7,7 @@
 //! done, and the audit log holds kinds and times only.
 
 use fantoccini::Locator;
+use fantoccini::wd::WindowHandle;
 use rounds_e2e::{Harness, Result};
 use serde_json::json;
 
@@ -70,24 +71,56 @@ for (const row of document.querySelectorAll("[data-visit]")) {
 return best ? best.id : null;
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Result<()> {
-    let h = Harness::start().await?;
-    let c = &h.client;
+/// Signs drsmith in and returns the id of the video visit starting nearest to now.
+async fn drsmith_next_visit(h: &Harness) -> Result<String> {
     h.wait_attr("[data-testid=server-status]", "data-state", "ok")
         .await?;
     let code = h.sandbox.totp("drsmith")?;
     h.submit_sign_in(Some("drsmith"), PASSWORD, Some(&code))
         .await?;
     h.wait_for("[data-visit] button.primary").await?;
-    let id = c.execute(PICK_NEXT_VISIT, vec![]).await?;
-    let id = id.as_str().ok_or("a video visit to start")?.to_string();
-    let before = tree_pss_mib(&h.app_pids());
-    let clicked = std::time::Instant::now();
-    c.find(Locator::Css(&format!("[data-visit='{id}'] button.primary")))
+    let id = h.client.execute(PICK_NEXT_VISIT, vec![]).await?;
+    Ok(id.as_str().ok_or("a video visit to start")?.to_string())
+}
+
+/// Clicks the row's "Start visit".
+async fn start_visit(h: &Harness, id: &str) -> Result<()> {
+    h.client
+        .find(Locator::Css(&format!("[data-visit='{id}'] button.primary")))
         .await?
         .click()
         .await?;
+    Ok(())
+}
+
+/// The meeting's room name for an appointment, from the sandbox.
+fn room_of(h: &Harness, id: &str) -> Result<String> {
+    let room = h
+        .sandbox
+        .control("GET", &format!("/control/jitsi/appointment/{id}"), None)?;
+    Ok(room["room"].as_str().ok_or("room name")?.to_string())
+}
+
+/// (main window, visit window), for switching WebDriver between them.
+async fn windows(c: &fantoccini::Client) -> Result<(WindowHandle, WindowHandle)> {
+    let main = c.window().await?;
+    let visit = c
+        .windows()
+        .await?
+        .into_iter()
+        .find(|w| *w != main)
+        .ok_or("the visit window")?;
+    Ok((main, visit))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Result<()> {
+    let h = Harness::start().await?;
+    let c = &h.client;
+    let id = drsmith_next_visit(&h).await?;
+    let before = tree_pss_mib(&h.app_pids());
+    let clicked = std::time::Instant::now();
+    start_visit(&h, &id).await?;
 
     // The core follows the meeting: joined, as host.
     h.wait_attr("[data-testid=visit-strip]", "data-phase", "joined")
@@ -100,7 +133,7 @@ async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Resul
     );
     h.wait_for("[data-testid=visit-no-media]").await?;
     // Figures for the issue note: the core's split from the app log, and what the window saw
-    // (the main window polls the core once a second, so its figure is coarse).
+    // (the main window polls the core every 250 ms while a visit opens, so its figure is coarse).
     let logs = h.app_logs();
     let pick = |key: &str| {
         logs.lines()
@@ -120,10 +153,7 @@ async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Resul
         pick("view_ms"),
         seen.as_millis()
     );
-    let room = h
-        .sandbox
-        .control("GET", &format!("/control/jitsi/appointment/{id}"), None)?;
-    let room = room["room"].as_str().ok_or("room name")?.to_string();
+    let room = room_of(&h, &id)?;
 
     // A patient knocks: the main window says so, without the name, and so does a desktop
     // notification (seen on the app's session bus).
@@ -165,13 +195,7 @@ async fn a_video_visit_is_joined_followed_and_ended_from_the_schedule() -> Resul
     h.screenshot("visit-main").await?;
 
     // In the visit window: admit, then end the visit for everyone.
-    let main = c.window().await?;
-    let visit_window = c
-        .windows()
-        .await?
-        .into_iter()
-        .find(|w| *w != main)
-        .ok_or("the visit window")?;
+    let (main, visit_window) = windows(c).await?;
     c.switch_to_window(visit_window).await?;
     c.find(Locator::XPath("//button[normalize-space()='Admit']"))
         .await?
@@ -221,27 +245,11 @@ async fn e2ee_required_by_policy_is_not_faked() -> Result<()> {
     })
     .await?;
     let c = &h.client;
-    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
-        .await?;
-    let code = h.sandbox.totp("drsmith")?;
-    h.submit_sign_in(Some("drsmith"), PASSWORD, Some(&code))
-        .await?;
-    h.wait_for("[data-visit] button.primary").await?;
-    let id = c.execute(PICK_NEXT_VISIT, vec![]).await?;
-    let id = id.as_str().ok_or("a video visit to start")?.to_string();
-    c.find(Locator::Css(&format!("[data-visit='{id}'] button.primary")))
-        .await?
-        .click()
-        .await?;
+    let id = drsmith_next_visit(&h).await?;
+    start_visit(&h, &id).await?;
     h.wait_attr("[data-testid=visit-strip]", "data-phase", "failed")
         .await?;
-    let main = c.window().await?;
-    let visit_window = c
-        .windows()
-        .await?
-        .into_iter()
-        .find(|w| *w != main)
-        .ok_or("the visit window")?;
+    let (main, visit_window) = windows(c).await?;
     c.switch_to_window(visit_window).await?;
     let problem = h.wait_for("#problem").await?.text().await?;
     assert!(
@@ -250,10 +258,7 @@ async fn e2ee_required_by_policy_is_not_faked() -> Result<()> {
     );
     h.screenshot("visit-e2ee-required").await?;
     c.switch_to_window(main).await?;
-    let room = h
-        .sandbox
-        .control("GET", &format!("/control/jitsi/appointment/{id}"), None)?;
-    let room = room["room"].as_str().ok_or("room name")?.to_string();
+    let room = room_of(&h, &id)?;
     let state = h
         .sandbox
         .control("GET", &format!("/control/jitsi/rooms/{room}"), None)
@@ -282,24 +287,11 @@ fn curl(url: &str) -> Result<(u16, String)> {
 async fn deny_join_leave_ended_by_the_other_side_and_open_in_browser() -> Result<()> {
     let h = Harness::start().await?;
     let c = &h.client;
-    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
-        .await?;
-    let code = h.sandbox.totp("drsmith")?;
-    h.submit_sign_in(Some("drsmith"), PASSWORD, Some(&code))
-        .await?;
-    h.wait_for("[data-visit] button.primary").await?;
-    let id = c.execute(PICK_NEXT_VISIT, vec![]).await?;
-    let id = id.as_str().ok_or("a video visit to start")?.to_string();
-    c.find(Locator::Css(&format!("[data-visit='{id}'] button.primary")))
-        .await?
-        .click()
-        .await?;
+    let id = drsmith_next_visit(&h).await?;
+    start_visit(&h, &id).await?;
     h.wait_attr("[data-testid=visit-strip]", "data-phase", "joined")
         .await?;
-    let room = h
-        .sandbox
-        .control("GET", &format!("/control/jitsi/appointment/{id}"), None)?;
-    let room = room["room"].as_str().ok_or("room name")?.to_string();
+    let room = room_of(&h, &id)?;
     let ctl = |what: &str, body: serde_json::Value| {
         h.sandbox.control(
             "POST",
@@ -311,13 +303,7 @@ async fn deny_join_leave_ended_by_the_other_side_and_open_in_browser() -> Result
     // Deny, in the visit window.
     ctl("knock", json!({"id": "pat-2", "name": "Pat Two"}))?;
     h.wait_for("[data-testid=visit-knocking]").await?;
-    let main = c.window().await?;
-    let visit_window = c
-        .windows()
-        .await?
-        .into_iter()
-        .find(|w| *w != main)
-        .ok_or("the visit window")?;
+    let (main, visit_window) = windows(c).await?;
     c.switch_to_window(visit_window).await?;
     c.find(Locator::XPath("//button[normalize-space()='Deny']"))
         .await?
