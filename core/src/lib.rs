@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod logging;
+mod loopback;
 pub mod net;
 pub mod password;
 pub mod paths;

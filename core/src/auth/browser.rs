@@ -22,7 +22,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
@@ -236,50 +235,32 @@ async fn wait_for_code(login: &BrowserSignIn) -> Result<Secret, AuthError> {
     }
 }
 
-/// Reads the request head (at most 8 KiB, 5 s) and returns the target of a `GET`.
+/// The target of a `GET` (5 s at most; the shared loopback reader bounds the size).
 async fn read_request_target(sock: &mut TcpStream) -> Option<String> {
-    let mut buf = Vec::with_capacity(1024);
-    let read = async {
-        let mut chunk = [0u8; 1024];
-        while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 8192 {
-            let n = sock.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        Some(())
-    };
-    tokio::time::timeout(Duration::from_secs(5), read)
-        .await
-        .ok()??;
-    let line = buf.split(|b| *b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?.trim_end();
-    let mut parts = line.split(' ');
-    (parts.next()? == "GET").then_some(())?;
-    let target = parts.next()?;
-    target.starts_with('/').then(|| target.to_string())
+    let r = tokio::time::timeout(
+        Duration::from_secs(5),
+        crate::loopback::read_request(sock, 64 * 1024),
+    )
+    .await
+    .ok()??;
+    (r.method == "GET" && r.target.starts_with('/')).then_some(r.target)
 }
 
+/// A short page for the browser tab.
 async fn respond(sock: &mut TcpStream, status: u16, text: &str) {
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        _ => "Bad Request",
-    };
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rounds</title></head>\
          <body style=\"font:18px system-ui,sans-serif;max-width:32em;margin:4em auto\">\
          <h1>Rounds</h1><p id=\"message\">{text}</p></body></html>"
     );
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\n\
-         Connection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = sock.write_all((head + &body).as_bytes()).await;
-    let _ = sock.shutdown().await;
+    crate::loopback::respond(
+        sock,
+        status,
+        "text/html; charset=utf-8",
+        &[],
+        body.as_bytes(),
+    )
+    .await;
 }
 
 #[cfg(test)]

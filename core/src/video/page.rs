@@ -12,10 +12,10 @@
 
 use super::{HostCommand, JoinTicket, VideoError, VisitEvent, VisitState, VisitView};
 use crate::audit::AuditLog;
+use crate::loopback::respond;
 use base64::Engine as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
@@ -163,86 +163,19 @@ impl Drop for VisitPage {
     }
 }
 
-struct Request {
-    method: String,
-    path: String,
-    body: Vec<u8>,
-}
-
-async fn read_request(sock: &mut TcpStream) -> Option<Request> {
-    let mut buf = Vec::with_capacity(2048);
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        if buf.len() > 16 * 1024 {
-            return None;
-        }
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_string();
-    let path = first.next()?.to_string();
-    let len: usize = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(0);
-    if len > MAX_BODY {
-        return None;
-    }
-    let mut body = buf[head_end..].to_vec();
-    while body.len() < len {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    body.truncate(len);
-    Some(Request { method, path, body })
-}
-
-async fn respond(sock: &mut TcpStream, status: u16, ctype: &str, csp: Option<&str>, body: &[u8]) {
-    let reason = match status {
-        200 => "OK",
-        403 => "Forbidden",
-        404 => "Not Found",
-        410 => "Gone",
-        _ => "Bad Request",
-    };
-    let mut head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nX-Content-Type-Options: nosniff\r\n\
-         Connection: close\r\n",
-        body.len()
-    );
-    if let Some(c) = csp {
-        head += &format!("Content-Security-Policy: {c}\r\n");
-    }
-    head += "\r\n";
-    let _ = sock.write_all(head.as_bytes()).await;
-    let _ = sock.write_all(body).await;
-    let _ = sock.shutdown().await;
-}
-
 fn json(v: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
 async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
-    let req = tokio::time::timeout(Duration::from_secs(10), read_request(&mut sock))
-        .await
-        .ok()??;
-    let Some(rest) = req.path.strip_prefix(&s.prefix) else {
-        respond(&mut sock, 404, "text/plain", None, b"not found").await;
+    let req = tokio::time::timeout(
+        Duration::from_secs(10),
+        crate::loopback::read_request(&mut sock, MAX_BODY),
+    )
+    .await
+    .ok()??;
+    let Some(rest) = req.target.strip_prefix(&s.prefix) else {
+        respond(&mut sock, 404, "text/plain", &[], b"not found").await;
         return Some(());
     };
     const JSON: &str = "application/json";
@@ -252,25 +185,23 @@ async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
                 &mut sock,
                 200,
                 "text/html; charset=utf-8",
-                Some(&s.csp),
+                &[("Content-Security-Policy", &s.csp)],
                 HTML.as_bytes(),
             )
             .await
         }
-        ("GET", "visit.js") => {
-            respond(&mut sock, 200, "text/javascript", None, JS.as_bytes()).await
-        }
-        ("GET", "visit.css") => respond(&mut sock, 200, "text/css", None, CSS.as_bytes()).await,
+        ("GET", "visit.js") => respond(&mut sock, 200, "text/javascript", &[], JS.as_bytes()).await,
+        ("GET", "visit.css") => respond(&mut sock, 200, "text/css", &[], CSS.as_bytes()).await,
         ("GET", "ticket") => {
             let t = s.ticket.lock().ok().and_then(|mut t| t.take());
             match t {
-                Some(t) => respond(&mut sock, 200, JSON, None, &json(&t)).await,
-                None => respond(&mut sock, 410, JSON, None, b"{\"error\":\"used\"}").await,
+                Some(t) => respond(&mut sock, 200, JSON, &[], &json(&t)).await,
+                None => respond(&mut sock, 410, JSON, &[], b"{\"error\":\"used\"}").await,
             }
         }
         ("GET", "state") => {
             let v = s.state.lock().ok().map(|st| st.view());
-            respond(&mut sock, 200, JSON, None, &json(&v)).await;
+            respond(&mut sock, 200, JSON, &[], &json(&v)).await;
         }
         ("POST", "events") => {
             let ev = VisitEvent::from_json(std::str::from_utf8(&req.body).unwrap_or(""));
@@ -301,7 +232,7 @@ async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
                 };
                 (n.0)(&text);
             }
-            respond(&mut sock, 200, JSON, None, &json(&view)).await;
+            respond(&mut sock, 200, JSON, &[], &json(&view)).await;
         }
         ("POST", "command") => {
             let cmd: Option<HostCommand> = serde_json::from_slice(&req.body).ok();
@@ -322,15 +253,15 @@ async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
                         &mut sock,
                         200,
                         JSON,
-                        None,
+                        &[],
                         &json(&serde_json::json!({"name": name, "args": args})),
                     )
                     .await;
                 }
-                None => respond(&mut sock, 403, JSON, None, b"{\"error\":\"not_allowed\"}").await,
+                None => respond(&mut sock, 403, JSON, &[], b"{\"error\":\"not_allowed\"}").await,
             }
         }
-        _ => respond(&mut sock, 404, "text/plain", None, b"not found").await,
+        _ => respond(&mut sock, 404, "text/plain", &[], b"not found").await,
     }
     Some(())
 }
