@@ -233,21 +233,39 @@ impl Core {
     /// Changes one of the user's own settings; refused when policy locks it.
     pub fn set_user_setting(&self, key: &str, value: Value) -> Result<Vec<UserSetting>, CoreError> {
         policy::check_user_value(&self.resolved(), key, &value)?;
-        let mut cfg = self
+        self.update_config(|c| {
+            c.settings.insert(key.to_string(), value);
+        })?;
+        let settings = self
             .config
-            .write()
-            .map_err(|_| CoreError::Internal("settings lock poisoned".into()))?;
-        let mut next = cfg.clone();
-        next.settings.insert(key.to_string(), value);
-        next.save(&self.env.paths.config_file())?;
-        *cfg = next;
-        let resolved = self.policy.resolve(&cfg.settings);
-        drop(cfg);
+            .read()
+            .map(|c| c.settings.clone())
+            .unwrap_or_default();
+        let resolved = self.policy.resolve(&settings);
         if let Ok(mut r) = self.resolved.write() {
             *r = resolved;
         }
         tracing::info!(key, "user setting changed");
         Ok(self.user_settings())
+    }
+
+    /// The one way the settings file changes: a changed copy is validated and saved, then kept
+    /// (never half a change); an unchanged one is not written again.
+    fn update_config(&self, f: impl FnOnce(&mut UserConfig)) -> Result<(), CoreError> {
+        let mut cfg = self
+            .config
+            .write()
+            .map_err(|_| CoreError::Internal("settings lock poisoned".into()))?;
+        let mut next = cfg.clone();
+        f(&mut next);
+        if next == *cfg {
+            return Ok(());
+        }
+        next.validate()
+            .map_err(|reason| CoreError::InvalidProfile { reason })?;
+        next.save(&self.env.paths.config_file())?;
+        *cfg = next;
+        Ok(())
     }
 
     /// Reaches the clinic's OAuth discovery document over a verified connection. No credential

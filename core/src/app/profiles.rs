@@ -6,7 +6,7 @@
 //! added or switched from the app (the UI shows why).
 
 use super::Core;
-use crate::config::{Profile, UserConfig, validate_server, validate_site};
+use crate::config::{Profile, validate_server, validate_site};
 use crate::error::CoreError;
 use crate::net::{Url, origin};
 use crate::policy::Origin;
@@ -100,20 +100,6 @@ impl Core {
                 })
                 .collect(),
         }
-    }
-
-    /// Saves a changed copy of the settings file, then keeps it (never half a change).
-    pub(super) fn update_config(&self, f: impl FnOnce(&mut UserConfig)) -> Result<(), CoreError> {
-        let mut cfg = self
-            .config
-            .write()
-            .map_err(|_| CoreError::Internal("settings lock poisoned".into()))?;
-        let mut next = cfg.clone();
-        f(&mut next);
-        next.validate().map_err(invalid)?;
-        next.save(&self.env.paths.config_file())?;
-        *cfg = next;
-        Ok(())
     }
 
     /// Adds a clinic account and makes it the active one.

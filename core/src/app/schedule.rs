@@ -7,9 +7,9 @@
 //! next clinician finds nothing of the last one's schedule.
 
 use super::Core;
-use crate::auth::KeychainTokens;
+use crate::auth::{Account, KeychainTokens};
 use crate::error::CoreError;
-use crate::net::{Credential, Url};
+use crate::net::Credential;
 use crate::schedule::{
     Cache, CacheOpen, NetSource, SyncMode, SyncOptions, SyncProgress, Syncer, TokenSource as _,
     Unreadable, Visit, fhir_base,
@@ -54,18 +54,13 @@ fn recovered_words(reason: &Unreadable) -> String {
 impl Core {
     /// The clinician's own FHIR id (`fhirUser` from userinfo), to show their visits only.
     /// Remembered per profile (a staff id, not PHI) so the offline view filters the same way.
-    async fn practitioner(
-        &self,
-        server: &Url,
-        site: &str,
-        tokens: &KeychainTokens,
-    ) -> Option<String> {
-        let profile = self.account(None).ok()?.profile;
+    async fn practitioner(&self, acct: &Account, tokens: &KeychainTokens) -> Option<String> {
+        let (profile, server, site) = (&acct.profile, &acct.server, &acct.site);
         let known = self
             .config
             .read()
             .ok()
-            .and_then(|c| c.fhir_users.get(&profile).cloned());
+            .and_then(|c| c.fhir_users.get(profile).cloned());
         let lookup = async {
             let token = tokens.token().await.ok()?;
             let url = server.join(&format!("oauth2/{site}/userinfo")).ok()?;
@@ -77,11 +72,10 @@ impl Core {
         };
         match tokio::time::timeout(Duration::from_secs(5), lookup).await {
             Ok(Some(id)) => {
-                if known.as_deref() != Some(&id) {
-                    let _ = self.update_config(|c| {
-                        c.fhir_users.insert(profile.clone(), id.clone());
-                    });
-                }
+                // Written only when it changed (update_config skips an unchanged file).
+                let _ = self.update_config(|c| {
+                    c.fhir_users.insert(profile.clone(), id.clone());
+                });
                 Some(id)
             }
             _ => known,
@@ -115,7 +109,7 @@ impl Core {
             !self.shared_pc(),
             self.sign_in.clone(),
         );
-        let practitioner = self.practitioner(&acct.server, &acct.site, &tokens).await;
+        let practitioner = self.practitioner(&acct, &tokens).await;
         let e = self.effective();
         let opts = SyncOptions {
             days_back: e.sync.days_back.into(),

@@ -143,20 +143,16 @@ impl Core {
     }
 
     fn remember_user(&self, profile: &str, user: Option<&str>) {
-        let Ok(mut cfg) = self.config.write() else {
-            return;
-        };
-        let mut next = cfg.clone();
-        match user.filter(|u| !u.is_empty()) {
-            Some(u) => next.last_users.insert(profile.to_string(), u.to_string()),
-            None => next.last_users.remove(profile),
-        };
-        if next == *cfg {
-            return;
-        }
-        match next.save(&self.env.paths.config_file()) {
-            Ok(()) => *cfg = next,
-            Err(e) => tracing::warn!(error = %e, "could not remember the user name"),
+        let changed = self.update_config(|c| match user.filter(|u| !u.is_empty()) {
+            Some(u) => {
+                c.last_users.insert(profile.to_string(), u.to_string());
+            }
+            None => {
+                c.last_users.remove(profile);
+            }
+        });
+        if let Err(e) = changed {
+            tracing::warn!(error = %e, "could not remember the user name");
         }
     }
 
