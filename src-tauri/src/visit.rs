@@ -26,8 +26,8 @@ pub fn open(app: &AppHandle, visit: VisitOpen) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     #[cfg(target_os = "linux")]
     {
-        let (host, der) = (visit.host.clone(), visit.leaf_der.clone());
-        w.with_webview(move |pv| linux::prepare(&pv.inner(), &host, der.as_deref()))
+        let (host, pem) = (visit.host.clone(), visit.leaf_pem.clone());
+        w.with_webview(move |pv| linux::prepare(&pv.inner(), &host, pem.as_deref()))
             .map_err(|e| e.to_string())?;
     }
     w.navigate(visit.url).map_err(|e| e.to_string())?;
@@ -52,40 +52,16 @@ mod linux {
     use webkit2gtk::gio;
     use webkit2gtk::{SettingsExt as _, WebContextExt as _, WebViewExt as _};
 
-    pub fn prepare(view: &webkit2gtk::WebView, host: &str, leaf_der: Option<&[u8]>) {
+    pub fn prepare(view: &webkit2gtk::WebView, host: &str, leaf_pem: Option<&str>) {
         if let Some(s) = view.settings() {
             s.set_enable_media_stream(true);
             s.set_enable_webrtc(true);
         }
-        if let (Some(der), Some(ctx)) = (leaf_der, view.context()) {
-            let pem = pem(der);
-            match gio::TlsCertificate::from_pem(&pem) {
+        if let (Some(pem), Some(ctx)) = (leaf_pem, view.context()) {
+            match gio::TlsCertificate::from_pem(pem) {
                 Ok(c) => ctx.allow_tls_certificate_for_host(&c, host),
                 Err(e) => tracing::warn!(error = %e, "video server certificate not usable"),
             }
         }
-    }
-
-    fn pem(der: &[u8]) -> String {
-        use std::fmt::Write as _;
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut b64 = String::new();
-        for c in der.chunks(3) {
-            let n = (u32::from(c[0]) << 16)
-                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-                | u32::from(*c.get(2).unwrap_or(&0));
-            for i in 0..4 {
-                if i <= c.len() {
-                    b64.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    b64.push('=');
-                }
-            }
-        }
-        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-        for line in b64.as_bytes().chunks(64) {
-            let _ = writeln!(out, "{}", String::from_utf8_lossy(line));
-        }
-        out + "-----END CERTIFICATE-----\n"
     }
 }

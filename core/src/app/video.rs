@@ -17,10 +17,21 @@ use std::sync::Arc;
 pub struct VisitOpen {
     /// The loopback page (one-time nonce in the path; no token).
     pub url: Url,
-    /// The Jitsi host, and its leaf certificate (DER) as Rounds verified it, so a webview
+    /// The Jitsi host, and its leaf certificate (PEM) as Rounds verified it, so a webview
     /// that does not trust the hospital CA may trust exactly this certificate for this host.
     pub host: String,
-    pub leaf_der: Option<Vec<u8>>,
+    pub leaf_pem: Option<String>,
+}
+
+fn pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out += &String::from_utf8_lossy(line);
+        out.push('\n');
+    }
+    out + "-----END CERTIFICATE-----\n"
 }
 
 /// The running visit: one at a time.
@@ -88,22 +99,16 @@ impl Core {
             self.audit_all(&[e.audit_entry(appointment_id, now)]);
             return Err(e.into());
         }
+        let policy = self.effective();
+        let content = policy.notifications.content;
         let opts = PageOptions {
             display_name: acct.username.clone(),
             lobby: true,
             e2ee_allowed: true,
-            e2ee_required: self.effective().video.e2ee_required,
+            e2ee_required: policy.video.e2ee_required,
             // Policy `notifications.content`: none → no notification at all.
-            on_knock: notify.filter(|_| {
-                !matches!(
-                    self.effective().notifications.content,
-                    crate::policy::NotificationContent::None
-                )
-            }),
-            show_name: matches!(
-                self.effective().notifications.content,
-                crate::policy::NotificationContent::PatientName
-            ),
+            on_knock: notify.filter(|_| content != crate::policy::NotificationContent::None),
+            show_name: content == crate::policy::NotificationContent::PatientName,
         };
         let page = VisitPage::start(&ticket, opts, self.audit_log()).await?;
         let host = ticket
@@ -114,7 +119,7 @@ impl Core {
         let open = VisitOpen {
             url: page.url().clone(),
             host,
-            leaf_der: posture.leaf_der,
+            leaf_pem: posture.leaf_der.as_deref().map(pem),
         };
         *self.visit.lock().await = Some(RunningVisit { page });
         // Benchmark split (issue note): the clinic's join answer, then Rounds' own work (TLS
