@@ -102,13 +102,7 @@ impl Core {
             }
             _ => None,
         };
-        let tokens = KeychainTokens::new(
-            self.net.clone(),
-            Vault::open()?,
-            acct.clone(),
-            !self.shared_pc(),
-            self.sign_in.clone(),
-        );
+        let tokens = self.session_tokens(&acct)?;
         let practitioner = self.practitioner(&acct, &tokens).await;
         let e = self.effective();
         let opts = SyncOptions {

@@ -8,8 +8,8 @@
 
 use super::Core;
 use crate::auth::{
-    Account, AuthError, Authenticator, Enrollment, SessionState, SignInMethod, SignInOutcome,
-    SignInRequest, SignedIn,
+    Account, AuthError, Authenticator, Enrollment, KeychainTokens, SessionState, SignInMethod,
+    SignInOutcome, SignInRequest, SignedIn,
 };
 use crate::error::CoreError;
 use crate::secret::Secret;
@@ -70,6 +70,18 @@ impl Core {
         Authenticator::new(self.net.clone(), vault)
             .keep_refresh(!self.shared_pc())
             .with_memory(self.sign_in.clone())
+    }
+
+    /// The session's access token for resource calls (schedule sync, video join), renewed
+    /// with the same rules and sign-in memory as the UI's own renewals.
+    pub(super) fn session_tokens(&self, acct: &Account) -> Result<KeychainTokens, CoreError> {
+        Ok(KeychainTokens::new(
+            self.net.clone(),
+            Vault::open()?,
+            acct.clone(),
+            !self.shared_pc(),
+            self.sign_in.clone(),
+        ))
     }
 
     /// Password + code → signed in, or → enrollment (then [`Core::take_enrollment`] once and

@@ -5,10 +5,8 @@
 
 use super::Core;
 use crate::audit::AuditLog;
-use crate::auth::KeychainTokens;
 use crate::error::CoreError;
 use crate::net::Url;
-use crate::vault::Vault;
 use crate::vault::items::unix_now;
 use crate::video::{self, PageOptions, VideoError, VisitPage, VisitView};
 use std::sync::Arc;
@@ -69,13 +67,7 @@ impl Core {
     ) -> Result<VisitOpen, CoreError> {
         self.end_visit().await;
         let acct = self.account(None)?;
-        let tokens = KeychainTokens::new(
-            self.net.clone(),
-            Vault::open()?,
-            acct.clone(),
-            !self.shared_pc(),
-            self.sign_in.clone(),
-        );
+        let tokens = self.session_tokens(&acct)?;
         let now = unix_now();
         let t0 = std::time::Instant::now();
         let ticket =
