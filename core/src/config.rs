@@ -48,6 +48,10 @@ pub struct UserConfig {
     /// shows their own visits as the online one does. A staff id, not patient data.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub fhir_users: std::collections::BTreeMap<String, String>,
+    /// Profiles whose session is locked: a restart (or a crash) must not open the lock while
+    /// the session is still in the keychain.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub locked_profiles: std::collections::BTreeSet<String>,
 }
 
 /// One clinic account.

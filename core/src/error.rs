@@ -25,6 +25,14 @@ pub enum CoreError {
     Audit(#[from] AuditError),
     #[error("no clinic server is set up")]
     NoServer,
+    /// Rounds is locked (idle or "Lock now"): nothing with patient data is handed out.
+    #[error("Rounds is locked")]
+    Locked,
+    #[error("Rounds is not locked")]
+    NotLocked,
+    /// Only the clinician whose session is locked can unlock it.
+    #[error("only {user} can unlock this session")]
+    LockedForOther { user: String },
     /// A clinic account could not be added, switched or removed; `reason` is for the clinician.
     #[error("clinic account: {reason}")]
     InvalidProfile { reason: String },

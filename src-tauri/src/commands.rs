@@ -3,8 +3,8 @@
 use crate::error::UiError;
 use rounds_core::Core;
 use rounds_core::app::{
-    AppInfo, DayView, EnrollmentCode, EnrollmentView, NewProfile, PolicyView, ProfilesView,
-    ServerCheck, SessionState, SettingValue, UserSetting,
+    AppInfo, DayView, EnrollmentCode, EnrollmentView, LockView, NewProfile, PolicyView,
+    ProfilesView, ServerCheck, SessionState, SettingValue, UserSetting,
 };
 use rounds_core::auth::{SignInMethod, SignInRequest};
 use rounds_core::schedule::SyncProgress;
@@ -209,6 +209,66 @@ pub fn set_user_setting(
     Ok(core.set_user_setting(&key, value.into_json())?)
 }
 
+/// The lock's state (the UI asks on start and after its activity reports).
+#[tauri::command]
+#[specta::specta]
+pub fn lock_view(core: State<'_, Core>) -> LockView {
+    core.lock_view()
+}
+
+/// The UI saw input since its last report; the core also checks the idle time here, so the
+/// answer may already be "locked".
+#[tauri::command]
+#[specta::specta]
+pub async fn note_activity(
+    app: tauri::AppHandle,
+    core: State<'_, Core>,
+    active: bool,
+) -> Result<LockView, UiError> {
+    if active {
+        core.note_activity();
+    }
+    if let Some(ev) = core.idle_tick().await {
+        crate::lock::apply(&app, ev);
+    }
+    Ok(core.lock_view())
+}
+
+/// "Lock now" (the clinician steps away).
+#[tauri::command]
+#[specta::specta]
+pub async fn lock_now(app: tauri::AppHandle, core: State<'_, Core>) -> Result<LockView, UiError> {
+    if let Some(ev) = core.lock_now().await {
+        crate::lock::apply(&app, ev);
+    }
+    Ok(core.lock_view())
+}
+
+/// Unlocks with password + code: a full sign-in of the locked clinician at the clinic.
+#[tauri::command]
+#[specta::specta]
+pub async fn unlock(
+    app: tauri::AppHandle,
+    core: State<'_, Core>,
+    request: SignInRequest,
+) -> Result<SessionState, UiError> {
+    let s = core.unlock(request).await?;
+    crate::lock::reveal(&app);
+    Ok(s)
+}
+
+/// Unlocks on the clinic's own page in the system browser.
+#[tauri::command]
+#[specta::specta]
+pub async fn unlock_browser(
+    app: tauri::AppHandle,
+    core: State<'_, Core>,
+) -> Result<SessionState, UiError> {
+    let s = core.unlock_browser(crate::browser::open).await?;
+    crate::lock::reveal(&app);
+    Ok(s)
+}
+
 /// When the process started, to report how long the first screen took.
 pub struct Started(pub std::time::Instant);
 
@@ -255,6 +315,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         ui_ready,
         policy_view,
         user_settings,
-        set_user_setting
+        set_user_setting,
+        lock_view,
+        note_activity,
+        lock_now,
+        unlock,
+        unlock_browser
     ])
 }

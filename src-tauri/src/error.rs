@@ -27,6 +27,8 @@ pub enum ErrorCode {
     NotAvailable,
     /// The server signs clinicians in on its own page (authorization code + PKCE).
     BrowserSignInNeeded,
+    /// Rounds is locked: the UI shows the lock view.
+    Locked,
     Internal,
 }
 
@@ -207,6 +209,17 @@ impl From<CoreError> for UiError {
                 }
             }
             CoreError::Video(v) => video(v),
+            CoreError::Locked => Self::new(
+                C::Locked,
+                "Rounds is locked. Unlock it with your password and code to see patient information.",
+            ),
+            CoreError::NotLocked => Self::new(C::InvalidInput, "Rounds is not locked."),
+            CoreError::LockedForOther { user } => Self::new(
+                C::InvalidInput,
+                format!(
+                    "Only {user} can unlock this session. To use Rounds as someone else, choose Sign out first."
+                ),
+            ),
             CoreError::Audit(_) | CoreError::Internal(_) => Self::new(
                 C::Internal,
                 "Something went wrong inside Rounds. Your data is safe; please try again, and tell IT if it keeps happening.",

@@ -4,6 +4,7 @@
 mod browser;
 mod commands;
 mod error;
+mod lock;
 mod notify;
 mod visit;
 
@@ -57,6 +58,7 @@ pub fn run() {
             // Expired keychain items go at start and every 10 minutes after, off the UI's path
             // (the keychain may need a moment to answer), so they never linger for the next
             // clinician.
+            lock::start_ticker(app.handle());
             let handle = app.handle().clone();
             std::thread::spawn(move || {
                 loop {

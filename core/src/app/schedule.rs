@@ -135,6 +135,7 @@ impl Core {
     /// The visits of one local day (`[from, to)` in unix seconds, computed by the UI in the
     /// computer's time zone), from the cache: the same online and offline.
     pub async fn schedule_day(&self, from: i64, to: i64) -> Result<DayView, CoreError> {
+        self.ensure_unlocked()?;
         if to <= from || to - from > 3 * 86_400 {
             return Err(CoreError::Internal(
                 "a day is asked for as [start, end)".into(),
@@ -158,6 +159,7 @@ impl Core {
 
     /// "Try now": a sync right away (unless one is running), without waiting for it.
     pub async fn sync_now(&self) -> Result<SyncProgress, CoreError> {
+        self.ensure_unlocked()?;
         let (syncer, _, _) = self.schedule().await?;
         let bg = syncer.clone();
         tokio::spawn(async move {

@@ -149,8 +149,10 @@ impl Core {
     }
 
     /// Remembers who signed in (not secret) and makes the UI's state.
+    /// A full authentication: the lock (if any) opens and the idle clock restarts.
     fn signed_in(&self, profile: &str, s: SignedIn) -> SessionState {
         self.remember_user(profile, Some(&s.user));
+        self.arm_lock(&s.user);
         signed_in(s)
     }
 
@@ -174,7 +176,9 @@ impl Core {
         let auth = self.authenticator(&vault);
         let acct = self.account(None)?;
         let s = auth.refresh(&acct).await.map_err(flat)?;
-        Ok(self.signed_in(&acct.profile, s))
+        // A renewal is not an authentication: it never opens the lock.
+        self.keep_lock(&s.user);
+        Ok(signed_in(s))
     }
 
     /// What the UI shows, from the keychain's facts (no secret is read).
@@ -186,7 +190,11 @@ impl Core {
             Err(CoreError::NoServer) => return Ok(SessionState::SignedOut),
             Err(e) => return Err(e),
         };
-        auth.state(&acct).map_err(flat)
+        let state = auth.state(&acct).map_err(flat)?;
+        if let SessionState::SignedIn { user, .. } = &state {
+            self.keep_lock(user);
+        }
+        Ok(state)
     }
 
     /// Sign-out: the session and refresh token leave the keychain; the schedule stops syncing
@@ -196,6 +204,7 @@ impl Core {
         let auth = self.authenticator(&vault);
         let profile = self.account(None)?.profile;
         auth.sign_out(&profile).map_err(flat)?;
+        self.disarm_lock();
         self.end_visit().await;
         self.close_schedule(&profile, self.shared_pc()).await;
         if self.shared_pc() {

@@ -65,6 +65,7 @@ impl Core {
         appointment_id: &str,
         notify: Option<crate::video::KnockNotice>,
     ) -> Result<VisitOpen, CoreError> {
+        self.ensure_unlocked()?;
         self.end_visit().await;
         let acct = self.account(None)?;
         let tokens = self.session_tokens(&acct)?;
@@ -125,8 +126,16 @@ impl Core {
         Ok(open)
     }
 
-    /// The running (or last) visit as the main window shows it.
+    /// The running (or last) visit as the main window shows it; nothing while locked (the
+    /// view names who is knocking).
     pub async fn visit_view(&self) -> Option<VisitView> {
+        if self.ensure_unlocked().is_err() {
+            return None;
+        }
+        self.visit_view_unguarded().await
+    }
+
+    pub(super) async fn visit_view_unguarded(&self) -> Option<VisitView> {
         self.visit.lock().await.as_ref().and_then(|v| v.page.view())
     }
 

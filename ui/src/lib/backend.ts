@@ -20,6 +20,7 @@ import {
   type UserSetting,
   type ErrorCode,
   type Field,
+  type LockView,
   type ServerCheck,
   type ServerInfo_Serialize,
   type SessionState,
@@ -47,6 +48,7 @@ export type {
   EnrollmentView,
   ErrorCode,
   Field,
+  LockView,
   Origin,
   ServerCheck,
   SessionState,
@@ -97,6 +99,16 @@ export interface Backend {
   setUserSetting(key: string, value: SettingValue): Promise<Outcome<UserSetting[]>>;
   /** Tells the core the first screen has painted (startup timing in the log). */
   uiReady(): Promise<void>;
+  /** The idle lock's state. */
+  lockView(): Promise<LockView>;
+  /** Reports whether there was input since the last report; the answer may be "locked". */
+  noteActivity(active: boolean): Promise<Outcome<LockView>>;
+  /** "Lock now". */
+  lockNow(): Promise<Outcome<LockView>>;
+  /** A full sign-in of the locked clinician (password + code). */
+  unlock(request: SignInRequest): Promise<Outcome<SessionState>>;
+  /** Unlock on the clinic's own page (servers without the MFA step). */
+  unlockBrowser(): Promise<Outcome<SessionState>>;
 }
 
 /** A failure of the bridge itself (not of a command): never shown as raw text. */
@@ -150,6 +162,11 @@ export const tauriBackend: Backend = {
   removeProfile: (id) => call(() => commands.removeProfile(id)),
   userSettings: () => commands.userSettings(),
   setUserSetting: (key, value) => call(() => commands.setUserSetting(key, value)),
+  lockView: () => commands.lockView(),
+  noteActivity: (active) => call(() => commands.noteActivity(active)),
+  lockNow: () => call(() => commands.lockNow()),
+  unlock: (request) => call(() => commands.unlock(request)),
+  unlockBrowser: () => call(() => commands.unlockBrowser()),
   uiReady: async () => {
     try {
       await commands.uiReady();

@@ -61,6 +61,19 @@ export const commands = {
 	userSettings: () => __TAURI_INVOKE<UserSetting[]>("user_settings"),
 	/**  Changes one user setting; refused with `policyLocked` when IT set it. */
 	setUserSetting: (key: string, value: SettingValue) => typedError<UserSetting[], UiError_Serialize>(__TAURI_INVOKE("set_user_setting", { key, value })),
+	/**  The lock's state (the UI asks on start and after its activity reports). */
+	lockView: () => __TAURI_INVOKE<LockView_Serialize>("lock_view"),
+	/**
+	 *  The UI saw input since its last report; the core also checks the idle time here, so the
+	 *  answer may already be "locked".
+	 */
+	noteActivity: (active: boolean) => typedError<LockView_Serialize, UiError_Serialize>(__TAURI_INVOKE("note_activity", { active })),
+	/**  "Lock now" (the clinician steps away). */
+	lockNow: () => typedError<LockView_Serialize, UiError_Serialize>(__TAURI_INVOKE("lock_now")),
+	/**  Unlocks with password + code: a full sign-in of the locked clinician at the clinic. */
+	unlock: (request: SignInRequest) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("unlock", { request })),
+	/**  Unlocks on the clinic's own page in the system browser. */
+	unlockBrowser: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("unlock_browser")),
 };
 
 /* Types */
@@ -145,7 +158,9 @@ export type EnrollmentView = {
 
 export type ErrorCode = "invalidInput" | "mfaRequired" | "sessionExpired" | "offline" | "certificateRejected" | "serverError" | "policyLocked" | "policyInvalid" | "keychainUnavailable" | "notConfigured" | "notAvailable" | 
 /**  The server signs clinicians in on its own page (authorization code + PKCE). */
-"browserSignInNeeded" | "internal";
+"browserSignInNeeded" | 
+/**  Rounds is locked: the UI shows the lock view. */
+"locked" | "internal";
 
 /**  Why a visit is [`VisitPhase::Failed`]. */
 export type FailReason = 
@@ -165,6 +180,37 @@ export type Field = "username" | "password" | "totp";
 export type Knock = {
 	id: string,
 	name: string,
+};
+
+export type LockState = 
+/**  Signed in and in use. */
+"open" | 
+/**  Idle or "Lock now": only a fresh sign-in of `user` opens it. */
+"locked" | 
+/**  Shared PC: the idle lock signed the clinician out. */
+"signedOut" | 
+/**  Nobody is signed in. */
+"idle";
+
+/**  What the lock view needs: never a patient, never a secret. */
+export type LockView = LockView_Serialize | LockView_Deserialize;
+
+/**  What the lock view needs: never a patient, never a secret. */
+export type LockView_Deserialize = {
+	state: LockState,
+	/**  Who may unlock (the signed-in clinician's user name). */
+	user?: string | null,
+	/**  The policy's idle minutes, for the words on the lock view. */
+	idleMinutes: number,
+};
+
+/**  What the lock view needs: never a patient, never a secret. */
+export type LockView_Serialize = {
+	state: LockState,
+	/**  Who may unlock (the signed-in clinician's user name). */
+	user: string | null,
+	/**  The policy's idle minutes, for the words on the lock view. */
+	idleMinutes: number,
 };
 
 /**  What the "Add a clinic" form sends. */

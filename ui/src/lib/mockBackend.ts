@@ -14,6 +14,7 @@ import type {
   SignInMethod,
   SignInRequest,
   UserSetting,
+  LockView,
 } from "./backend";
 
 export interface MockBackend extends Backend {
@@ -25,6 +26,10 @@ export interface MockBackend extends Backend {
   browserCalls: number;
   cancelCalls: number;
   settingCalls: [string, unknown][];
+  /** The lock as the core would hold it; tests set it to "locked" to simulate the idle time. */
+  lock: LockView;
+  unlockCalls: SignInRequest[];
+  activityCalls: boolean[];
 }
 
 export const samplePolicy: PolicyView = {
@@ -123,6 +128,35 @@ export function mockBackend(over: {
   return {
     signInCalls,
     settingCalls,
+    lock: { state: "open", user: "drsmith", idleMinutes: 15 },
+    unlockCalls: [],
+    activityCalls: [],
+    async lockView() {
+      return this.lock;
+    },
+    async noteActivity(active) {
+      this.activityCalls.push(active);
+      return { ok: true, value: this.lock };
+    },
+    async lockNow() {
+      this.lock = { ...this.lock, state: "locked" };
+      return { ok: true, value: this.lock };
+    },
+    async unlock(req) {
+      this.unlockCalls.push(req);
+      if (req.password !== "right") {
+        return {
+          ok: false,
+          error: { code: "invalidInput", message: "The user name or password is not right.", field: "password" },
+        };
+      }
+      this.lock = { ...this.lock, state: "open" };
+      return { ok: true, value: { state: "signedIn", user: req.username, until: 1_900_000_000 } };
+    },
+    async unlockBrowser() {
+      this.lock = { ...this.lock, state: "open" };
+      return { ok: true, value: { state: "signedIn", user: "drsmith", until: 1_900_000_000 } };
+    },
     uiReady: async () => {},
     policyView: async () => info.policy,
     userSettings: async () => settings,
