@@ -220,7 +220,17 @@ impl Sandbox {
     }
 
     pub fn totp(&self, user: &str) -> Result<String> {
-        let v = self.control("GET", &format!("/control/users/{user}/totp"), None)?;
+        self.totp_at(user, 0)
+    }
+
+    /// The code `steps` × 30 s from now (codes are single-use: a second sign-in in the same
+    /// 30 s needs the next one, which the server accepts one step early).
+    pub fn totp_at(&self, user: &str, steps: i64) -> Result<String> {
+        let v = self.control(
+            "GET",
+            &format!("/control/users/{user}/totp?steps={steps}"),
+            None,
+        )?;
         Ok(v["code"].as_str().ok_or("no code in answer")?.to_string())
     }
 
@@ -244,6 +254,9 @@ pub struct Options {
     /// Sandbox switches set before the app starts (`/control/config`), e.g.
     /// `{"mfa_grant_enabled": false}` for a stock OpenEMR.
     pub sandbox_config: Option<Value>,
+    /// The watchdog's limit for a test that must wait (the idle lock's minute), instead of
+    /// the default two minutes.
+    pub timeout: Option<Duration>,
 }
 
 pub struct Harness {
@@ -274,8 +287,10 @@ impl Harness {
         let limit = std::env::var("ROUNDS_E2E_TIMEOUT_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(120);
-        let watchdog = Watchdog::start(Duration::from_secs(limit));
+            .map(Duration::from_secs)
+            .or(opts.timeout)
+            .unwrap_or(Duration::from_secs(120));
+        let watchdog = Watchdog::start(limit);
         let app = binary("ROUNDS_APP_BIN", "rounds")?;
         let tmp = tempfile::Builder::new().prefix("rounds-e2e-").tempdir()?;
         let sandbox = Sandbox::start(&tmp.path().join("sandbox"))?;
