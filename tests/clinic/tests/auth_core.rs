@@ -16,6 +16,7 @@ fn main() {
     let cases: &[Case] = &[
         case!(core_signs_in_enrolls_renews_and_signs_out_state_only),
         case!(two_profiles_switch_and_remove_with_keychain_items),
+        case!(a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_again),
     ];
     s::run(cases)
 }
@@ -237,4 +238,109 @@ async fn two_profiles_switch_and_remove_with_keychain_items() {
     core.remove_profile("north-clinic")
         .await
         .expect("remove north");
+}
+
+/// The lock in the core (what any window or a bypassed page meets): while locked the day view,
+/// sync and visits are refused, a renewal or a restart does not open it, another clinician's
+/// credentials do not, a wrong password does not; the locked clinician's password + a fresh
+/// code (checked by the clinic) does.
+async fn a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_again() {
+    use rounds_core::CoreError;
+    use rounds_core::app::LockState;
+    let sb = sandbox().await;
+    let root = temp_dir("core-lock");
+    let paths = Paths::under(&root);
+    let policy = root.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"mandatory": {
+            "network": {"ca_bundle": sb.ready.ca_pem},
+            "clinic": {"servers": [{"url": sb.ready.base_url, "site": sb.ready.site, "display_name": "Sandbox"}]},
+        }})
+        .to_string(),
+    )
+    .expect("policy");
+    let env = Environment {
+        paths,
+        policy_override: Some(policy),
+    };
+    let core = Core::load(env.clone()).expect("core");
+    let code = s::totp(&sb, "drsmith", 0).await;
+    core.sign_in(request("drsmith", PASSWORD, &code))
+        .await
+        .expect("sign in");
+    let day = (0, 86_400);
+    assert!(core.schedule_day(day.0, day.1).await.is_ok());
+    assert_eq!(core.lock_view().state, LockState::Open);
+
+    assert!(core.lock_now().await.is_some());
+    assert_eq!(core.lock_view().state, LockState::Locked);
+    let refused = |r: Result<(), CoreError>, what: &str| {
+        assert!(
+            matches!(r, Err(CoreError::Locked)),
+            "{what} while locked: {r:?}"
+        );
+    };
+    refused(core.schedule_day(day.0, day.1).await.map(drop), "day view");
+    refused(core.sync_now().await.map(drop), "sync");
+    refused(core.start_visit("1", None).await.map(drop), "visit");
+    assert!(core.visit_view().await.is_none());
+    core.renew_session().await.expect("renewal behind the lock");
+    assert_eq!(
+        core.lock_view().state,
+        LockState::Locked,
+        "a renewal opened the lock"
+    );
+    core.note_activity();
+    assert_eq!(
+        core.lock_view().state,
+        LockState::Locked,
+        "input opened the lock"
+    );
+
+    // A restart: the keychain session is there, the lock too.
+    drop(core);
+    let core = Core::load(env).expect("core again");
+    assert!(matches!(
+        core.session_state().expect("s"),
+        SessionState::SignedIn { .. }
+    ));
+    assert_eq!(
+        core.lock_view().state,
+        LockState::Locked,
+        "a restart opened the lock"
+    );
+    refused(
+        core.schedule_day(day.0, day.1).await.map(drop),
+        "day view after restart",
+    );
+
+    // Someone else, or a wrong password: still locked.
+    let other = s::totp(&sb, "drold", 0).await;
+    let r = core.unlock(request("drold", PASSWORD, &other)).await;
+    assert!(matches!(r, Err(CoreError::LockedForOther { .. })), "{r:?}");
+    let next = s::totp(&sb, "drsmith", 1).await;
+    assert!(
+        core.unlock(request("drsmith", "wrong-password", &next))
+            .await
+            .is_err()
+    );
+    assert_eq!(core.lock_view().state, LockState::Locked);
+    refused(
+        core.schedule_day(day.0, day.1).await.map(drop),
+        "day view after a wrong password",
+    );
+
+    core.unlock(request("drsmith", PASSWORD, &next))
+        .await
+        .expect("unlock");
+    assert_eq!(core.lock_view().state, LockState::Open);
+    assert!(core.schedule_day(day.0, day.1).await.is_ok());
+    core.sign_out().await.expect("out");
+    assert_eq!(core.lock_view().state, LockState::Idle);
+    rounds_core::vault::Vault::open()
+        .expect("vault")
+        .delete_profile("managed")
+        .expect("clean");
+    let _ = std::fs::remove_dir_all(&root);
 }
