@@ -137,6 +137,34 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
         .await?;
     h.wait_for("[data-testid=signed-in-user]").await?;
     tokens.extend(keychain_secrets(&h)?);
+
+    // Lock, and unlock with the password and the code after that (a full sign-in).
+    c.find(Locator::Css("[data-testid=lock-now]"))
+        .await?
+        .click()
+        .await?;
+    // Codes are single-use and the clinic accepts one step ahead at most: its clock moves on
+    // one step so that a code after the second sign-in's exists.
+    h.sandbox.control(
+        "POST",
+        "/control/time",
+        Some(&json!({"advance_seconds": 30})),
+    )?;
+    let code3 = h.sandbox.totp_at(&user, 1)?;
+    h.wait_for("#unlock-password")
+        .await?
+        .send_keys(&password)
+        .await?;
+    c.find(Locator::Id("unlock-totp"))
+        .await?
+        .send_keys(&code3)
+        .await?;
+    c.find(Locator::Css("[data-testid=locked] button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    h.wait_for("[data-testid=signed-in-user]").await?;
+    tokens.extend(keychain_secrets(&h)?);
     sign_out(&h).await?;
     tokens.sort();
     tokens.dedup();
@@ -147,6 +175,7 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
         ("TOTP key (grouped)".into(), key.clone()),
         ("first code".into(), code1.clone()),
         ("second code".into(), code2.clone()),
+        ("unlock code".into(), code3.clone()),
     ];
     secrets.extend(
         tokens
@@ -178,10 +207,12 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
     );
     // Every message the core sent to the webview: state only.
     let ipc: Vec<String> = serde_json::from_value(c.execute("return window.__ipc", vec![]).await?)?;
-    assert!(
-        ipc.iter().any(|m| m.starts_with("renew_session ")),
-        "the recorder saw the renewal: {ipc:#?}"
-    );
+    for cmd in ["renew_session ", "lock_now ", "unlock "] {
+        assert!(
+            ipc.iter().any(|m| m.starts_with(cmd)),
+            "the recorder saw `{cmd}`: {ipc:#?}"
+        );
+    }
     // The one exception by design: the new authenticator's key, shown once for enrollment
     // (QR + typed form) by the one `take_enrollment` answer that carries it.
     let carrying_key = |m: &&String| m.contains(&key) || m.contains(&compact);
