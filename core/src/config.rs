@@ -48,6 +48,10 @@ pub struct UserConfig {
     /// shows their own visits as the online one does. A staff id, not patient data.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub fhir_users: std::collections::BTreeMap<String, String>,
+    /// `<profile id>/<user name>` → the local date (`YYYY-MM-DD`) the password reminder was
+    /// snoozed on; it shows again the next day. Not secret.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub password_snoozed: std::collections::BTreeMap<String, String>,
 }
 
 /// One clinic account.

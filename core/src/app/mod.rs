@@ -4,6 +4,7 @@
 
 mod enroll;
 mod labels;
+mod password;
 mod profiles;
 mod schedule;
 mod session;
@@ -11,6 +12,7 @@ mod video;
 mod views;
 
 pub use enroll::{EnrollmentCode, EnrollmentView};
+pub use password::{PasswordChangeError, PasswordView};
 pub use profiles::{NewProfile, ProfileView, ProfilesView};
 pub use schedule::DayView;
 pub use video::VisitOpen;
@@ -73,6 +75,8 @@ pub struct Core {
     visit: tokio::sync::Mutex<Option<video::RunningVisit>>,
     /// The local audit log, opened on first use.
     audit: std::sync::Mutex<Option<std::sync::Arc<crate::audit::AuditLog>>>,
+    /// The password rotation's clock when a test sets one (`None`: the system clock).
+    clock: std::sync::RwLock<Option<password::TestClock>>,
 }
 
 impl Core {
@@ -110,6 +114,7 @@ impl Core {
             schedule: Default::default(),
             visit: Default::default(),
             audit: Default::default(),
+            clock: Default::default(),
         })
     }
 
