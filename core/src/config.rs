@@ -52,6 +52,10 @@ pub struct UserConfig {
     /// the session is still in the keychain.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub locked_profiles: std::collections::BTreeSet<String>,
+    /// `<profile id>/<user name>` → the local date (`YYYY-MM-DD`) the password reminder was
+    /// snoozed on; it shows again the next day. Not secret.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub password_snoozed: std::collections::BTreeMap<String, String>,
 }
 
 /// One clinic account.

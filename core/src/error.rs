@@ -23,6 +23,9 @@ pub enum CoreError {
     Video(#[from] VideoError),
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// A password change that did not happen (issue 10); the session is unchanged.
+    #[error(transparent)]
+    Password(#[from] crate::app::PasswordChangeError),
     #[error("no clinic server is set up")]
     NoServer,
     /// Rounds is locked (idle or "Lock now"): nothing with patient data is handed out.

@@ -3,11 +3,13 @@
 use crate::error::UiError;
 use rounds_core::Core;
 use rounds_core::app::{
-    AppInfo, DayView, EnrollmentCode, EnrollmentView, LockView, NewProfile, PolicyView,
-    ProfilesView, ServerCheck, SessionState, SettingValue, UserSetting,
+    AppInfo, DayView, EnrollmentCode, EnrollmentView, LockView, NewProfile, PasswordChangeRequest,
+    PasswordView, PolicyView, ProfilesView, ServerCheck, SessionState, SettingValue, UserSetting,
 };
 use rounds_core::auth::{SignInMethod, SignInRequest};
+use rounds_core::password::Strength;
 use rounds_core::schedule::SyncProgress;
+use rounds_core::secret::Secret;
 use rounds_core::video::VisitView;
 use tauri::State;
 
@@ -209,6 +211,41 @@ pub fn set_user_setting(
     Ok(core.set_user_setting(&key, value.into_json())?)
 }
 
+/// The password's age and whether to remind (from the clinic; `unknown` where it cannot say).
+#[tauri::command]
+#[specta::specta]
+pub async fn password_status(core: State<'_, Core>) -> Result<PasswordView, UiError> {
+    Ok(core.password_status().await?)
+}
+
+/// "Remind me tomorrow".
+#[tauri::command]
+#[specta::specta]
+pub fn snooze_password_reminder(core: State<'_, Core>) -> Result<(), UiError> {
+    Ok(core.snooze_password_reminder()?)
+}
+
+/// The strength meter, on every keystroke: the candidate comes in, only the verdict goes out.
+#[tauri::command]
+#[specta::specta]
+pub fn check_new_password(core: State<'_, Core>, candidate: String, min_length: u32) -> Strength {
+    core.check_new_password(&Secret::new(candidate), min_length as usize)
+}
+
+/// Current + new password + code to the clinic; on success the session ends (sign in again).
+#[tauri::command]
+#[specta::specta]
+pub async fn change_password(
+    app: tauri::AppHandle,
+    core: State<'_, Core>,
+    request: PasswordChangeRequest,
+) -> Result<SessionState, UiError> {
+    let PasswordChangeRequest { current, new, otp } = request;
+    let s = core.change_password(current, new, Some(otp)).await?;
+    crate::visit::close(&app);
+    Ok(s)
+}
+
 /// The lock's state (the UI asks on start and after its activity reports).
 #[tauri::command]
 #[specta::specta]
@@ -316,6 +353,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         policy_view,
         user_settings,
         set_user_setting,
+        password_status,
+        snooze_password_reminder,
+        check_new_password,
+        change_password,
         lock_view,
         note_activity,
         lock_now,

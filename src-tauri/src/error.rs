@@ -209,6 +209,7 @@ impl From<CoreError> for UiError {
                 }
             }
             CoreError::Video(v) => video(v),
+            CoreError::Password(p) => password(p),
             CoreError::Locked => Self::new(
                 C::Locked,
                 "Rounds is locked. Unlock it with your password and code to see patient information.",
@@ -327,6 +328,69 @@ fn video(v: rounds_core::video::VideoError) -> UiError {
         V::BadAppointmentId | V::Page(_) | V::NotAvailable => UiError::new(
             C::Internal,
             "Rounds could not start this visit. Try again; tell IT if it keeps happening.",
+        ),
+    }
+}
+
+/// The change-password form's refusals, each beside its field where it has one.
+fn password(e: rounds_core::app::PasswordChangeError) -> UiError {
+    use ErrorCode as C;
+    use rounds_core::app::PasswordChangeError as P;
+    let at = |field: Field, message: String| UiError {
+        code: C::InvalidInput,
+        message,
+        field: Some(field),
+    };
+    match e {
+        P::WeakLocally { .. } => at(
+            Field::NewPassword,
+            "This new password is too easy to guess. Follow the advice under the field; nothing was sent.".into(),
+        ),
+        P::WrongCurrentPassword => at(
+            Field::Password,
+            "Your current password is not right. Your password was not changed.".into(),
+        ),
+        P::CodeRequired => at(
+            Field::Totp,
+            "Enter the 6-digit code from your authenticator app.".into(),
+        ),
+        P::WrongCode => at(
+            Field::Totp,
+            "That code is not right or was already used. Enter the code your authenticator app shows now.".into(),
+        ),
+        P::TooWeak { violations } => {
+            let mut why: Vec<&str> = Vec::new();
+            for v in &violations {
+                why.push(match v.as_str() {
+                    "min_length" => "it is shorter than the clinic allows",
+                    "max_length" => "it is longer than the clinic allows",
+                    _ => "the clinic also asks for a digit, a capital and a small letter, and a symbol",
+                });
+            }
+            at(
+                Field::NewPassword,
+                format!("The clinic's server did not accept this password: {}. Your password was not changed.", why.join("; ")),
+            )
+        }
+        P::Reused { history_count } => at(
+            Field::NewPassword,
+            format!("You have used this password before. Choose one that is not among your last {history_count}."),
+        ),
+        P::AccountLocked => UiError::new(
+            C::InvalidInput,
+            "Your account is locked after too many wrong attempts. Wait 15 minutes or ask IT to unlock it.",
+        ),
+        P::NotSupported => UiError::new(
+            C::NotAvailable,
+            "Your clinic's server does not let Rounds change passwords. Change it on the clinic's own web page.",
+        ),
+        P::SessionExpired => UiError::new(
+            C::SessionExpired,
+            "Your session has ended. Sign in again, then change your password.",
+        ),
+        P::Server { .. } => UiError::new(
+            C::ServerError,
+            "The clinic's server could not change your password just now. Nothing was changed; try again in a few minutes.",
         ),
     }
 }

@@ -5,6 +5,7 @@
 mod enroll;
 mod labels;
 mod lock;
+mod password;
 mod profiles;
 mod schedule;
 mod session;
@@ -13,6 +14,7 @@ mod views;
 
 pub use enroll::{EnrollmentCode, EnrollmentView};
 pub use lock::{LockEvent, LockState, LockView};
+pub use password::{PasswordChangeError, PasswordChangeRequest, PasswordView};
 pub use profiles::{NewProfile, ProfileView, ProfilesView};
 pub use schedule::DayView;
 pub use video::VisitOpen;
@@ -77,6 +79,8 @@ pub struct Core {
     audit: std::sync::Mutex<Option<std::sync::Arc<crate::audit::AuditLog>>>,
     /// The idle clock and the lock (automatic logoff).
     idle: std::sync::Mutex<lock::Idle>,
+    /// The password rotation's clock when a test sets one (`None`: the system clock).
+    clock: std::sync::RwLock<Option<password::TestClock>>,
 }
 
 impl Core {
@@ -115,6 +119,7 @@ impl Core {
             visit: Default::default(),
             audit: Default::default(),
             idle: Default::default(),
+            clock: Default::default(),
         })
     }
 

@@ -21,7 +21,7 @@ use url::Url;
 const MANAGED_PROFILE: &str = "managed";
 
 /// Network and keychain errors go out as themselves, so the shell maps them in one place.
-fn flat(e: AuthError) -> CoreError {
+pub(super) fn flat(e: AuthError) -> CoreError {
     match e {
         AuthError::Net(n) => CoreError::Net(n),
         AuthError::Vault(v) => CoreError::Vault(v),
@@ -200,6 +200,15 @@ impl Core {
     /// Sign-out: the session and refresh token leave the keychain; the schedule stops syncing
     /// and its cache closes (on a shared PC it is deleted, with its key).
     pub async fn sign_out(&self) -> Result<SessionState, CoreError> {
+        // A shared PC does not say who used it last.
+        self.end_session(self.shared_pc()).await
+    }
+
+    /// What sign-out does, for sign-out and after a password change (whose sign-in form
+    /// pre-fills the user name, so `forget_user` is false there): the session and refresh
+    /// token leave the keychain, the visit ends, the schedule stops syncing and its cache
+    /// closes (deleted with its key on a shared PC).
+    pub(super) async fn end_session(&self, forget_user: bool) -> Result<SessionState, CoreError> {
         let vault = Vault::open()?;
         let auth = self.authenticator(&vault);
         let profile = self.account(None)?.profile;
@@ -207,8 +216,7 @@ impl Core {
         self.disarm_lock();
         self.end_visit().await;
         self.close_schedule(&profile, self.shared_pc()).await;
-        if self.shared_pc() {
-            // A shared PC does not say who used it last.
+        if forget_user {
             self.remember_user(&profile, None);
         }
         Ok(SessionState::SignedOut)

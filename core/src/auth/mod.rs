@@ -82,6 +82,8 @@ pub enum Field {
     Username,
     Password,
     Totp,
+    /// The change-password form's new password (the current one is `Password`).
+    NewPassword,
 }
 
 impl std::fmt::Display for Field {
@@ -90,6 +92,7 @@ impl std::fmt::Display for Field {
             Self::Username => "user name",
             Self::Password => "password",
             Self::Totp => "code",
+            Self::NewPassword => "new password",
         })
     }
 }

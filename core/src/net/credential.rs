@@ -108,6 +108,65 @@ impl std::fmt::Debug for Form {
     }
 }
 
+/// A JSON object of plain text and secret string members (the password change: current and new
+/// password, OTP); bound to one origin like [`Form`]. `{:?}` shows the member names only, and
+/// the encoded bytes are zeroed when dropped.
+pub struct SecretJson {
+    origin: Origin,
+    fields: Vec<(String, Value)>,
+}
+
+impl SecretJson {
+    pub fn for_server(server: &Url) -> Self {
+        Self {
+            origin: server.origin(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn text(mut self, key: &str, value: &str) -> Self {
+        self.fields.push((key.into(), Value::Text(value.into())));
+        self
+    }
+
+    pub fn secret(mut self, key: &str, value: Secret) -> Self {
+        self.fields.push((key.into(), Value::Secret(value)));
+        self
+    }
+
+    pub(crate) fn allowed_for(&self, url: &Url) -> bool {
+        self.origin.is_tuple() && url.origin() == self.origin
+    }
+
+    /// The members are written straight into the output buffer (no intermediate
+    /// `serde_json::Value` holding a copy of a secret).
+    pub(crate) fn encode(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, serde_json::Error> {
+        use serde::ser::{SerializeMap as _, Serializer as _};
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(256));
+        let mut ser = serde_json::Serializer::new(&mut *out);
+        let mut map = ser.serialize_map(Some(self.fields.len()))?;
+        for (k, v) in &self.fields {
+            match v {
+                Value::Text(t) => map.serialize_entry(k, t)?,
+                Value::Secret(x) => map.serialize_entry(k, x.expose())?,
+            }
+        }
+        map.end()?;
+        Ok(out)
+    }
+}
+
+impl std::fmt::Debug for SecretJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.fields.iter().map(|(k, _)| k.as_str()).collect();
+        write!(
+            f,
+            "SecretJson(for {}, members {keys:?})",
+            self.origin.ascii_serialization()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +203,22 @@ mod tests {
         assert!(d.contains("password") && !d.contains("hunter2"), "{d}");
         assert!(f.has_secret());
         assert_eq!(f.encode().as_str(), "username=drsmith&password=hunter2");
+    }
+
+    #[test]
+    fn secret_json_debug_hides_values_and_encodes_json() {
+        let j = SecretJson::for_server(&u("https://emr.example.org"))
+            .secret("current_password", Secret::new("hun\"ter2".into()))
+            .text("note", "x");
+        let d = format!("{j:?}");
+        assert!(d.contains("current_password") && !d.contains("hun"), "{d}");
+        let bytes = j.encode().expect("encode");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"current_password": "hun\"ter2", "note": "x"})
+        );
+        assert!(j.allowed_for(&u("https://emr.example.org/apis")));
+        assert!(!j.allowed_for(&u("https://evil.example.org/apis")));
     }
 }

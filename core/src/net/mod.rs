@@ -26,7 +26,7 @@ use rustls::pki_types::pem::PemObject as _;
 pub use url::Url;
 
 use classify::classify;
-pub use credential::{Credential, Form};
+pub use credential::{Credential, Form, SecretJson};
 pub use limits::{Limits, MAX_BODY_BYTES};
 use verify::PolicyVerifier;
 
@@ -220,6 +220,7 @@ enum Body<'a> {
     None,
     Form(&'a Form),
     Json(&'a serde_json::Value),
+    SecretJson(&'a SecretJson),
 }
 
 /// An answer whose status the caller decides about (the token endpoint's errors carry what
@@ -327,6 +328,27 @@ impl NetClient {
         Ok(reply(status, &body))
     }
 
+    /// POST a JSON object carrying secrets (the password change) and return the answer
+    /// whatever its status. Like [`Self::post_form_reply`]: never retried, never redirected,
+    /// refused before connecting if the body was made for another origin.
+    pub async fn post_secret_json_reply(
+        &self,
+        url: &Url,
+        json: &SecretJson,
+        cred: Option<&Credential>,
+    ) -> Result<JsonReply, NetError> {
+        let (status, body) = self
+            .send_any(
+                reqwest::Method::POST,
+                url,
+                Body::SecretJson(json),
+                cred,
+                true,
+            )
+            .await?;
+        Ok(reply(status, &body))
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,
@@ -365,6 +387,14 @@ impl NetClient {
             if let Body::Form(f) = &body
                 && f.has_secret()
                 && !f.allowed_for(&url)
+            {
+                return Err(NetError::CredentialOrigin {
+                    url: origin(&url),
+                    allowed: "the clinic server".into(),
+                });
+            }
+            if let Body::SecretJson(j) = &body
+                && !j.allowed_for(&url)
             {
                 return Err(NetError::CredentialOrigin {
                     url: origin(&url),
@@ -442,6 +472,12 @@ impl NetClient {
                 req = req
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(serde_json::to_vec(j).map_err(|e| NetError::Setup(e.to_string()))?);
+            }
+            if let Body::SecretJson(j) = body {
+                let bytes = j.encode().map_err(|e| NetError::Setup(e.to_string()))?;
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(bytes.to_vec());
             }
             let (retryable, retry_after, out) = match req.send().await {
                 Ok(r) => {

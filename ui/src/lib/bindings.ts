@@ -61,6 +61,14 @@ export const commands = {
 	userSettings: () => __TAURI_INVOKE<UserSetting[]>("user_settings"),
 	/**  Changes one user setting; refused with `policyLocked` when IT set it. */
 	setUserSetting: (key: string, value: SettingValue) => typedError<UserSetting[], UiError_Serialize>(__TAURI_INVOKE("set_user_setting", { key, value })),
+	/**  The password's age and whether to remind (from the clinic; `unknown` where it cannot say). */
+	passwordStatus: () => typedError<PasswordView_Serialize, UiError_Serialize>(__TAURI_INVOKE("password_status")),
+	/**  "Remind me tomorrow". */
+	snoozePasswordReminder: () => typedError<null, UiError_Serialize>(__TAURI_INVOKE("snooze_password_reminder")),
+	/**  The strength meter, on every keystroke: the candidate comes in, only the verdict goes out. */
+	checkNewPassword: (candidate: string, minLength: number) => __TAURI_INVOKE<Strength>("check_new_password", { candidate, minLength }),
+	/**  Current + new password + code to the clinic; on success the session ends (sign in again). */
+	changePassword: (request: PasswordChangeRequest) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("change_password", { request })),
 	/**  The lock's state (the UI asks on start and after its activity reports). */
 	lockView: () => __TAURI_INVOKE<LockView_Serialize>("lock_view"),
 	/**
@@ -174,7 +182,9 @@ export type FailReason =
 "mediaUnsupported" | "other";
 
 /**  Which form field an input error belongs to, so the UI can put the message beside it. */
-export type Field = "username" | "password" | "totp";
+export type Field = "username" | "password" | "totp" | 
+/**  The change-password form's new password (the current one is `Password`). */
+"newPassword";
 
 /**  Someone waiting in the lobby. `name` is for the in-app notice only. */
 export type Knock = {
@@ -233,6 +243,65 @@ export type NewProfile_Serialize = {
 /**  Where a setting's value comes from. */
 export type Origin = { kind: "default" } | { kind: "user" } | { kind: "recommended"; source: string } | { kind: "mandatory"; source: string };
 
+/**  What the change-password form sends (secrets in [`Secret`]s, dropped after use). */
+export type PasswordChangeRequest = {
+	current: string,
+	new: string,
+	/**  Empty when the account has no authenticator (clinic page sign-in). */
+	otp: string,
+};
+
+/**  The password's state for the UI. Nothing secret. */
+export type PasswordView = PasswordView_Serialize | PasswordView_Deserialize;
+
+/**  The password's state for the UI. Nothing secret. */
+export type PasswordView_Deserialize = {
+	state: RotationState,
+	/**  Local date the password is due, `YYYY-MM-DD`. */
+	dueOn?: string | null,
+	/**  Whole local calendar days to `due_on` (≤ 0 once due). */
+	daysLeft?: number | null,
+	/**  Show the reminder (at sign-in and as a banner) now. */
+	remind: boolean,
+	/**  The reminder day that applies (14, 7, 3, 1 by default). */
+	stage?: number | null,
+	/**  Local date after which the server refuses sign-in. */
+	graceEndsOn?: string | null,
+	/**  Shortest new password accepted: the larger of IT policy's and the server's, at least 8. */
+	minLength: number,
+	/**
+	 *  The server also demands a digit, a lower- and an upper-case letter and a symbol
+	 *  (OpenEMR's `secure_password`); the UI says so beside the new-password field.
+	 */
+	serverRequiresComposition: boolean,
+	/**  How many previous passwords the server refuses. */
+	historyCount: number,
+};
+
+/**  The password's state for the UI. Nothing secret. */
+export type PasswordView_Serialize = {
+	state: RotationState,
+	/**  Local date the password is due, `YYYY-MM-DD`. */
+	dueOn: string | null,
+	/**  Whole local calendar days to `due_on` (≤ 0 once due). */
+	daysLeft: number | null,
+	/**  Show the reminder (at sign-in and as a banner) now. */
+	remind: boolean,
+	/**  The reminder day that applies (14, 7, 3, 1 by default). */
+	stage: number | null,
+	/**  Local date after which the server refuses sign-in. */
+	graceEndsOn: string | null,
+	/**  Shortest new password accepted: the larger of IT policy's and the server's, at least 8. */
+	minLength: number,
+	/**
+	 *  The server also demands a digit, a lower- and an upper-case letter and a symbol
+	 *  (OpenEMR's `secure_password`); the UI says so beside the new-password field.
+	 */
+	serverRequiresComposition: boolean,
+	/**  How many previous passwords the server refuses. */
+	historyCount: number,
+};
+
 /**  "Managed by your organisation": every source and every setting policy touches. */
 export type PolicyView = PolicyView_Serialize | PolicyView_Deserialize;
 
@@ -255,6 +324,14 @@ export type PolicyView_Serialize = {
 	/**  Settings set by policy (mandatory or recommended), in a stable order. */
 	settings: SettingView[],
 };
+
+export type Problem = "tooShort" | "tooLong" | 
+/**  A well-known, breached or easily guessed password (or one built from such). */
+"common" | 
+/**  Contains the user name, the clinic's name or similar. */
+"personalWords" | 
+/**  Guessable by its structure (keyboard rows, repeats, dates, sequences). */
+"guessable";
 
 export type ProfileView = ProfileView_Serialize | ProfileView_Deserialize;
 
@@ -289,6 +366,19 @@ export type ProfilesView_Serialize = {
 	/**  IT's policy sets the clinic server: no adding or switching here. */
 	locked: boolean,
 };
+
+export type RotationState = 
+/**  Nothing to show. */
+"ok" | 
+/**  Within the reminder days: a reminder at sign-in and a banner (snoozable for the day). */
+"reminder" | 
+/**
+ *  Due (or in the server's grace period): the change-password flow comes before anything
+ *  else; never snoozable.
+ */
+"expired" | 
+/**  The server has no password endpoint (plain OpenEMR): the UI shows nothing. */
+"unknown";
 
 /**  The result of reaching the clinic server over a verified TLS connection. */
 export type ServerCheck = {
@@ -389,6 +479,16 @@ export type SourceStatus =
 "rejected" | 
 /**  This build cannot read this source yet (shown so IT is never misled). */
 "unsupported";
+
+/**  The meter's state. */
+export type Strength = {
+	/**  0 (very weak) … 4 (very strong). */
+	score: number,
+	acceptable: boolean,
+	problems: Problem[],
+	/**  Plain advice for the clinician, most useful first. */
+	advice: string[],
+};
 
 /**  The error classes the UI words differently (generated into TypeScript). */
 export type SyncErrorKind = "signIn" | "permission" | "serverBusy" | "server" | "badData" | "foreignLink" | "network" | "keychain" | "cache" | "other";
