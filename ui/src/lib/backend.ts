@@ -21,6 +21,10 @@ import {
   type ErrorCode,
   type Field,
   type LockView,
+  type PasswordChangeRequest,
+  type PasswordView_Serialize,
+  type Problem,
+  type Strength,
   type ServerCheck,
   type ServerInfo_Serialize,
   type SessionState,
@@ -41,6 +45,7 @@ export type DayView = DayView_Serialize;
 export type SyncProgress = SyncProgress_Serialize;
 export type Visit = Visit_Serialize;
 export type VisitView = VisitView_Serialize;
+export type PasswordView = PasswordView_Serialize;
 export type { SyncErrorKind };
 // Sent by the UI: the shape the Rust side accepts.
 export type NewProfile = NewProfile_Deserialize;
@@ -50,6 +55,9 @@ export type {
   Field,
   LockView,
   Origin,
+  PasswordChangeRequest,
+  Problem,
+  Strength,
   ServerCheck,
   SessionState,
   SettingValue,
@@ -99,6 +107,14 @@ export interface Backend {
   setUserSetting(key: string, value: SettingValue): Promise<Outcome<UserSetting[]>>;
   /** Tells the core the first screen has painted (startup timing in the log). */
   uiReady(): Promise<void>;
+  /** Password age and reminder state, from the clinic ("unknown" where it cannot say). */
+  passwordStatus(): Promise<Outcome<PasswordView>>;
+  /** "Remind me tomorrow". */
+  snoozePasswordReminder(): Promise<Outcome<null>>;
+  /** The strength meter: the verdict only, never the password back. */
+  checkNewPassword(candidate: string, minLength: number): Promise<Strength>;
+  /** Current + new password + code; on success the session ends (sign in again). */
+  changePassword(request: PasswordChangeRequest): Promise<Outcome<SessionState>>;
   /** The idle lock's state. */
   lockView(): Promise<LockView>;
   /** Reports whether there was input since the last report; the answer may be "locked". */
@@ -162,6 +178,10 @@ export const tauriBackend: Backend = {
   removeProfile: (id) => call(() => commands.removeProfile(id)),
   userSettings: () => commands.userSettings(),
   setUserSetting: (key, value) => call(() => commands.setUserSetting(key, value)),
+  passwordStatus: () => call(() => commands.passwordStatus()),
+  snoozePasswordReminder: () => call(() => commands.snoozePasswordReminder()),
+  checkNewPassword: (candidate, minLength) => commands.checkNewPassword(candidate, minLength),
+  changePassword: (request) => call(() => commands.changePassword(request)),
   lockView: () => commands.lockView(),
   noteActivity: (active) => call(() => commands.noteActivity(active)),
   lockNow: () => call(() => commands.lockNow()),

@@ -15,6 +15,8 @@ import type {
   SignInRequest,
   UserSetting,
   LockView,
+  PasswordView,
+  PasswordChangeRequest,
 } from "./backend";
 
 export interface MockBackend extends Backend {
@@ -30,7 +32,17 @@ export interface MockBackend extends Backend {
   lock: LockView;
   unlockCalls: SignInRequest[];
   activityCalls: boolean[];
+  password: PasswordView;
+  snoozeCalls: number;
+  changeCalls: PasswordChangeRequest[];
+  /** What the next change answers (default: success → signed out). */
+  changeAnswer: Outcome<SessionState> | null;
 }
+
+export const okPassword: PasswordView = {
+  state: "ok", dueOn: "2027-04-01", daysLeft: 120, remind: false, stage: null, graceEndsOn: null,
+  minLength: 9, serverRequiresComposition: false, historyCount: 5,
+};
 
 export const samplePolicy: PolicyView = {
   managed: true,
@@ -129,6 +141,31 @@ export function mockBackend(over: {
     signInCalls,
     settingCalls,
     lock: { state: "open", user: "drsmith", idleMinutes: 15 },
+    password: okPassword,
+    snoozeCalls: 0,
+    changeCalls: [],
+    changeAnswer: null,
+    async passwordStatus() {
+      return { ok: true, value: this.password };
+    },
+    async snoozePasswordReminder() {
+      this.snoozeCalls += 1;
+      this.password = { ...this.password, remind: false };
+      return { ok: true, value: null };
+    },
+    async checkNewPassword(candidate, minLength) {
+      // A stand-in for the core's checker: length and one "common" word, enough for the UI.
+      const problems: ("tooShort" | "common")[] = [];
+      if (candidate.length < minLength) problems.push("tooShort");
+      if (/password/i.test(candidate)) problems.push("common");
+      const score = problems.length ? 1 : candidate.length >= 16 ? 4 : 3;
+      const advice = problems.map((p) => (p === "tooShort" ? `Use at least ${minLength} characters.` : "This is a well-known password."));
+      return { score, acceptable: problems.length === 0, problems, advice };
+    },
+    async changePassword(req) {
+      this.changeCalls.push(req);
+      return this.changeAnswer ?? { ok: true, value: { state: "signedOut" } };
+    },
     unlockCalls: [],
     activityCalls: [],
     async lockView() {
