@@ -17,6 +17,7 @@ fn main() {
         case!(core_signs_in_enrolls_renews_and_signs_out_state_only),
         case!(two_profiles_switch_and_remove_with_keychain_items),
         case!(a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_again),
+        case!(on_a_shared_pc_the_lock_signs_out_and_wipes_the_session),
     ];
     s::run(cases)
 }
@@ -342,5 +343,73 @@ async fn a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_aga
         .expect("vault")
         .delete_profile("managed")
         .expect("clean");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Shared hospital PC: the lock (idle or "Lock") is a sign-out: the keychain session goes, the
+/// schedule cache file and its key go, and the view says "signed out" (not "locked").
+async fn on_a_shared_pc_the_lock_signs_out_and_wipes_the_session() {
+    use rounds_core::app::LockState;
+    let sb = sandbox().await;
+    let root = temp_dir("core-lock-shared");
+    let paths = Paths::under(&root);
+    let policy = root.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"mandatory": {
+            "network": {"ca_bundle": sb.ready.ca_pem},
+            "clinic": {"servers": [{"url": sb.ready.base_url, "site": sb.ready.site, "display_name": "Sandbox"}]},
+            "session": {"shared_pc": true},
+        }})
+        .to_string(),
+    )
+    .expect("policy");
+    let core = Core::load(Environment {
+        paths: paths.clone(),
+        policy_override: Some(policy),
+    })
+    .expect("core");
+    let code = s::totp(&sb, "drsmith", 0).await;
+    core.sign_in(request("drsmith", PASSWORD, &code))
+        .await
+        .expect("sign in");
+    core.schedule_day(0, 86_400).await.expect("cache opened");
+    assert!(secret_tool_lookup("managed/session").is_some());
+    assert!(secret_tool_lookup("managed/cache-key").is_some());
+    let caches = || {
+        let mut files = Vec::new();
+        files_under(&root, &mut files);
+        files
+            .into_iter()
+            .filter(|f| {
+                let name = f
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
+                name.starts_with("schedule-") && name.ends_with(".db")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        caches().len(),
+        1,
+        "the schedule cache exists before the lock"
+    );
+    let ev = core.lock_now().await.expect("locks");
+    assert!(ev.signed_out, "{ev:?}");
+    assert_eq!(core.lock_view().state, LockState::SignedOut);
+    assert_eq!(core.session_state().expect("s"), SessionState::SignedOut);
+    for item in ["managed/session", "managed/refresh", "managed/cache-key"] {
+        assert!(
+            secret_tool_lookup(item).is_none(),
+            "{item} kept on a shared PC"
+        );
+    }
+    assert!(
+        caches().is_empty(),
+        "schedule cache kept on a shared PC: {:?}",
+        caches()
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
