@@ -1,17 +1,20 @@
 //! The strength checker against the NCSC/HIBP top 100k breached passwords (read from the shared
-//! reference data; the product never embeds it): the share of entries of policy length (≥ 8)
-//! it rejects. Every 5th entry is checked to keep debug-build test time low; the share is
-//! printed for the issue note.
+//! reference data; the product never embeds it, and the shipped filter is built from other,
+//! independent lists: see core/data/README.md): the share of entries of policy length (≥ 8)
+//! it rejects. All of them are checked (~15 s in a debug build).
 //!
-//! Issue 10 asks for ≥ 99%. zxcvbn's own lists and estimate reach ~94%: what passes are
-//! random-looking strings (`qti7Zxh18U`) that are breached only because they leaked, which
-//! only a larger breached-password filter shipped with the app can catch (issue 10, open).
-//! This test guards the level reached so far.
+//! Issue 10 aims at ≥ 99%. zxcvbn alone rejects 94.2% of them; with the leaked-password filter
+//! the checker rejects 97.2% (97.8% with the whole 4.4M-entry list, which would not fit the
+//! package's size budget: see core/src/password/breached.rs). What still passes are mostly
+//! passwords from a few regional leaks (Russian e-mail-style names, bot-made strings) that no
+//! independent list has, plus ~150 lines of mis-encoded text in the reference file itself. The
+//! bound below guards the level reached: without the filter the share falls to 94.2% and this
+//! test fails.
 
 use rounds_core::password::check;
 
 #[test]
-fn rejects_at_least_99_percent_of_breached_passwords_of_policy_length() {
+fn rejects_at_least_97_percent_of_breached_passwords_of_policy_length() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/data/passwords/PwnedPasswordsTop100k.txt"
@@ -24,20 +27,25 @@ fn rejects_at_least_99_percent_of_breached_passwords_of_policy_length() {
         .lines()
         .map(str::trim)
         .filter(|l| l.chars().count() >= 8)
-        .step_by(5)
         .collect();
-    assert!(candidates.len() > 5_000, "{}", candidates.len());
+    assert!(candidates.len() > 40_000, "{}", candidates.len());
     let accepted: Vec<&str> = candidates
         .iter()
         .copied()
         .filter(|p| check(p, 8, &[]).acceptable)
         .collect();
-    let share = 1.0 - accepted.len() as f64 / candidates.len() as f64;
+    let rejected = candidates.len() - accepted.len();
+    let share = rejected as f64 / candidates.len() as f64;
     println!(
-        "rejected {:.2}% of {} breached passwords of ≥ 8 characters (accepted e.g. {:?})",
-        share * 100.0,
+        "rejected {rejected} of {} breached passwords of ≥ 8 characters ({:.2}%); accepted e.g. {:?}",
         candidates.len(),
-        accepted.iter().take(5).collect::<Vec<_>>()
+        share * 100.0,
+        accepted
+            .iter()
+            .skip(1)
+            .step_by(97)
+            .take(8)
+            .collect::<Vec<_>>()
     );
-    assert!(share >= 0.94, "only {:.2}% rejected", share * 100.0);
+    assert!(share >= 0.97, "only {:.2}% rejected", share * 100.0);
 }

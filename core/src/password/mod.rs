@@ -1,17 +1,21 @@
 //! Password strength while typing (issue 10), NIST SP 800-63B style: length (policy minimum, at
 //! least 8; up to 128, long passphrases welcome), no composition rules, and a check against
 //! common and breached passwords, the clinician's own context words (user name, clinic) and a
-//! guess estimate. The lists are the ones inside the `zxcvbn` crate (built into the binary;
-//! nothing downloaded at run time).
+//! guess estimate. The lists are the ones inside the `zxcvbn` crate and a filter of ~4.4 million
+//! leaked passwords ([`breached`]), both built into the binary: nothing downloaded at run time.
 //!
 //! The result carries no part of the password: a score, what is wrong (as codes) and advice.
 
 use serde::Serialize;
 
+pub mod breached;
+
 /// Longest password checked (and accepted): NIST asks for at least 64.
 pub const MAX_LEN: usize = 128;
 /// zxcvbn score needed: 3 = more than 10^8 guesses (resists online and slowed offline attack).
 const MIN_SCORE: u8 = 3;
+/// Shown when the password is in the leaked-password filter.
+const LEAKED_ADVICE: &str = "This password matches Rounds' list of leaked passwords. Choose another, for example a few unrelated words.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -70,9 +74,15 @@ pub fn check(password: &str, min_len: usize, context: &[&str]) -> Strength {
         problems.push(Problem::PersonalWords);
         advice.push("Leave out your user name and the clinic's name.".into());
     }
+    // A leaked password is among an attacker's first guesses, whatever its estimate says.
+    let leaked = chars >= 8 && breached::is_leaked_or_derived(password);
+    if leaked {
+        problems.push(Problem::Common);
+        advice.push(LEAKED_ADVICE.into());
+    }
     let e = zxcvbn::zxcvbn(password, context);
-    let score = e.score() as u8;
-    if score < MIN_SCORE && !password.is_empty() {
+    let estimate = e.score() as u8;
+    if estimate < MIN_SCORE && !password.is_empty() {
         use zxcvbn::feedback::Warning as W;
         let warning = e.feedback().and_then(|f| f.warning());
         let common = matches!(
@@ -87,13 +97,17 @@ pub fn check(password: &str, min_len: usize, context: &[&str]) -> Strength {
                     | W::CommonNamesAndSurnamesAreEasyToGuess
             )
         ) || warning.is_none();
-        problems.push(if common {
+        let problem = if common {
             Problem::Common
         } else {
             Problem::Guessable
-        });
+        };
+        if !problems.contains(&problem) {
+            problems.push(problem);
+        }
         if let Some(w) = warning {
-            advice.push(format!("{w}."));
+            // zxcvbn's own sentences mostly end with a full stop already.
+            advice.push(format!("{}.", w.to_string().trim_end_matches('.')));
         }
         if chars >= min_len {
             advice.push(
@@ -104,7 +118,8 @@ pub fn check(password: &str, min_len: usize, context: &[&str]) -> Strength {
     }
     advice.dedup();
     Strength {
-        score,
+        // The meter shows a leaked password as very weak, not as its estimate.
+        score: if leaked { 0 } else { estimate },
         acceptable: problems.is_empty(),
         problems,
         advice,
@@ -158,6 +173,16 @@ mod tests {
         let s = check(pw, 8, &[]);
         assert!(!format!("{s:?}").contains(pw));
         assert!(!serde_json::to_string(&s).expect("json").contains(pw));
+    }
+
+    #[test]
+    fn leaked_passwords_are_common_even_when_they_look_random() {
+        // zxcvbn alone scores this one as strong; it is in the leaked-password lists.
+        let s = check("qti7Zxh18U", 8, &[]);
+        assert!(!s.acceptable, "{s:?}");
+        assert_eq!(s.problems, vec![Problem::Common]);
+        assert_eq!(s.score, 0);
+        assert_eq!(s.advice, vec![LEAKED_ADVICE.to_string()]);
     }
 
     #[test]
