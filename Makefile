@@ -96,6 +96,7 @@ DEB_NAME = Rounds_$(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(
 deb: setup ui
 	cargo build --release -p rounds
 	$(TAURI_CLI) bundle --bundles deb
+	scripts/deb-xz.sh target/release/bundle/deb/$(DEB_NAME)
 
 package: deb
 	tests/package/check-deb.sh target/release/bundle/deb/$(DEB_NAME)
