@@ -5,7 +5,7 @@
 mod enroll;
 mod labels;
 mod lock;
-mod password;
+mod passwords;
 mod profiles;
 mod schedule;
 mod session;
@@ -14,7 +14,7 @@ mod views;
 
 pub use enroll::{EnrollmentCode, EnrollmentView};
 pub use lock::{LockEvent, LockState, LockView};
-pub use password::{PasswordChangeError, PasswordChangeRequest, PasswordView};
+pub use passwords::{PasswordChangeError, PasswordChangeRequest, PasswordView};
 pub use profiles::{NewProfile, ProfileView, ProfilesView};
 pub use schedule::DayView;
 pub use video::VisitOpen;
@@ -80,7 +80,7 @@ pub struct Core {
     /// The idle clock and the lock (automatic logoff).
     idle: std::sync::Mutex<lock::Idle>,
     /// The password rotation's clock when a test sets one (`None`: the system clock).
-    clock: std::sync::RwLock<Option<password::TestClock>>,
+    clock: std::sync::RwLock<Option<passwords::TestClock>>,
 }
 
 impl Core {

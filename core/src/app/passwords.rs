@@ -9,6 +9,9 @@
 //! - [`Core::change_password`]: refused locally when weak (nothing sent); else sent; on
 //!   success the server revoked every refresh token, so the app discards its own and the
 //!   clinician signs in again with the new password.
+//!
+//! (Named `passwords`, not `password`: the log line `…::password: …` would read to the
+//! redacting logger like a `password:` value.)
 
 use super::Core;
 use super::session::flat;
