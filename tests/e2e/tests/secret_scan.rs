@@ -165,6 +165,54 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
         .await?;
     h.wait_for("[data-testid=signed-in-user]").await?;
     tokens.extend(keychain_secrets(&h)?);
+
+    // Change the password (old + new + code; the meter sees every keystroke), then sign in
+    // with the new one: neither password may be left anywhere.
+    let new_password = format!("Nw-{nonce:x}-Lantern#7");
+    c.find(Locator::Css("[data-testid=open-change-password]"))
+        .await?
+        .click()
+        .await?;
+    h.sandbox.control(
+        "POST",
+        "/control/time",
+        Some(&json!({"advance_seconds": 30})),
+    )?;
+    let code4 = h.sandbox.totp_at(&user, 1)?;
+    h.wait_for("#pw-current")
+        .await?
+        .send_keys(&password)
+        .await?;
+    c.find(Locator::Id("pw-new"))
+        .await?
+        .send_keys(&new_password)
+        .await?;
+    c.find(Locator::Id("pw-again"))
+        .await?
+        .send_keys(&new_password)
+        .await?;
+    h.wait_attr("[data-testid=strength]", "data-acceptable", "true")
+        .await?;
+    c.find(Locator::Id("pw-totp"))
+        .await?
+        .send_keys(&code4)
+        .await?;
+    c.find(Locator::Css(
+        "[data-testid=change-password] button[type=submit]",
+    ))
+    .await?
+    .click()
+    .await?;
+    h.wait_for("[data-testid=signin-notice]").await?;
+    h.sandbox.control(
+        "POST",
+        "/control/time",
+        Some(&json!({"advance_seconds": 30})),
+    )?;
+    let code5 = h.sandbox.totp_at(&user, 1)?;
+    h.submit_sign_in(None, &new_password, Some(&code5)).await?;
+    h.wait_for("[data-testid=signed-in-user]").await?;
+    tokens.extend(keychain_secrets(&h)?);
     sign_out(&h).await?;
     tokens.sort();
     tokens.dedup();
@@ -176,6 +224,9 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
         ("first code".into(), code1.clone()),
         ("second code".into(), code2.clone()),
         ("unlock code".into(), code3.clone()),
+        ("password-change code".into(), code4.clone()),
+        ("new password".into(), new_password.clone()),
+        ("code after the change".into(), code5.clone()),
     ];
     secrets.extend(
         tokens
@@ -207,7 +258,13 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
     );
     // Every message the core sent to the webview: state only.
     let ipc: Vec<String> = serde_json::from_value(c.execute("return window.__ipc", vec![]).await?)?;
-    for cmd in ["renew_session ", "lock_now ", "unlock "] {
+    for cmd in [
+        "renew_session ",
+        "lock_now ",
+        "unlock ",
+        "check_new_password ",
+        "change_password ",
+    ] {
         assert!(
             ipc.iter().any(|m| m.starts_with(cmd)),
             "the recorder saw `{cmd}`: {ipc:#?}"
