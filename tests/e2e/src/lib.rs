@@ -223,6 +223,17 @@ impl Sandbox {
         self.totp_at(user, 0)
     }
 
+    /// A code no earlier sign-in can have used (codes are single-use): the clinic's clock moves
+    /// one 30 s step on, and this is the code one step ahead of it (accepted one step early).
+    pub fn fresh_totp(&self, user: &str) -> Result<String> {
+        self.control(
+            "POST",
+            "/control/time",
+            Some(&json!({"advance_seconds": 30})),
+        )?;
+        self.totp_at(user, 1)
+    }
+
     /// The code `steps` × 30 s from now (codes are single-use: a second sign-in in the same
     /// 30 s needs the next one, which the server accepts one step early).
     pub fn totp_at(&self, user: &str, steps: i64) -> Result<String> {

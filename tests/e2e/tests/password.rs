@@ -9,7 +9,6 @@
 
 use fantoccini::Locator;
 use rounds_e2e::{Harness, Result};
-use serde_json::json;
 
 const PASSWORD: &str = "Sandbox-Clinic-2026!";
 
@@ -22,16 +21,6 @@ async fn type_into(h: &Harness, id: &str, text: &str) -> Result<()> {
 
 async fn text_of(h: &Harness, css: &str) -> Result<String> {
     Ok(h.wait_for(css).await?.text().await?)
-}
-
-/// The next code for `user` (single-use codes: the clinic's clock moves one step on first).
-fn next_code(h: &Harness, user: &str) -> Result<String> {
-    h.sandbox.control(
-        "POST",
-        "/control/time",
-        Some(&json!({"advance_seconds": 30})),
-    )?;
-    h.sandbox.totp(user)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,14 +90,14 @@ async fn an_expired_password_is_changed_before_anything_else() -> Result<()> {
     type_into(&h, "pw-again", strong).await?;
     h.wait_attr("[data-testid=strength]", "data-acceptable", "true")
         .await?;
-    type_into(&h, "pw-totp", &next_code(&h, "drgrace")?).await?;
+    type_into(&h, "pw-totp", &h.sandbox.fresh_totp("drgrace")?).await?;
     submit.click().await?;
     println!("wrong current: {}", text_of(&h, "#pw-current-error").await?);
 
     // Strong by NIST, but this clinic (OpenEMR's secure_password) also wants a digit,
     // capitals and a symbol: its refusal is shown beside the new password.
     type_into(&h, "pw-current", PASSWORD).await?;
-    type_into(&h, "pw-totp", &next_code(&h, "drgrace")?).await?;
+    type_into(&h, "pw-totp", &h.sandbox.fresh_totp("drgrace")?).await?;
     submit.click().await?;
     let why = text_of(&h, "#pw-new-error").await?;
     assert!(why.contains("did not accept"), "{why}");
@@ -119,7 +108,7 @@ async fn an_expired_password_is_changed_before_anything_else() -> Result<()> {
     type_into(&h, "pw-again", new_password).await?;
     h.wait_attr("[data-testid=strength]", "data-acceptable", "true")
         .await?;
-    type_into(&h, "pw-totp", &next_code(&h, "drgrace")?).await?;
+    type_into(&h, "pw-totp", &h.sandbox.fresh_totp("drgrace")?).await?;
     submit.click().await?;
     let notice = text_of(&h, "[data-testid=signin-notice]").await?;
     assert!(notice.contains("password was changed"), "{notice}");
@@ -128,7 +117,7 @@ async fn an_expired_password_is_changed_before_anything_else() -> Result<()> {
         !items.contains("/session") && !items.contains("/refresh"),
         "tokens kept after the change: {items}"
     );
-    let code = next_code(&h, "drgrace")?;
+    let code = h.sandbox.fresh_totp("drgrace")?;
     h.submit_sign_in(None, new_password, Some(&code)).await?;
     h.wait_for("[data-testid=signed-in-user]").await?;
     assert!(

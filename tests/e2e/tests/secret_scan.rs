@@ -143,14 +143,7 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
         .await?
         .click()
         .await?;
-    // Codes are single-use and the clinic accepts one step ahead at most: its clock moves on
-    // one step so that a code after the second sign-in's exists.
-    h.sandbox.control(
-        "POST",
-        "/control/time",
-        Some(&json!({"advance_seconds": 30})),
-    )?;
-    let code3 = h.sandbox.totp_at(&user, 1)?;
+    let code3 = h.sandbox.fresh_totp(&user)?;
     h.wait_for("#unlock-password")
         .await?
         .send_keys(&password)
@@ -173,12 +166,7 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
         .await?
         .click()
         .await?;
-    h.sandbox.control(
-        "POST",
-        "/control/time",
-        Some(&json!({"advance_seconds": 30})),
-    )?;
-    let code4 = h.sandbox.totp_at(&user, 1)?;
+    let code4 = h.sandbox.fresh_totp(&user)?;
     h.wait_for("#pw-current")
         .await?
         .send_keys(&password)
@@ -204,12 +192,7 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
     .click()
     .await?;
     h.wait_for("[data-testid=signin-notice]").await?;
-    h.sandbox.control(
-        "POST",
-        "/control/time",
-        Some(&json!({"advance_seconds": 30})),
-    )?;
-    let code5 = h.sandbox.totp_at(&user, 1)?;
+    let code5 = h.sandbox.fresh_totp(&user)?;
     h.submit_sign_in(None, &new_password, Some(&code5)).await?;
     h.wait_for("[data-testid=signed-in-user]").await?;
     tokens.extend(keychain_secrets(&h)?);
