@@ -241,6 +241,32 @@ async fn two_profiles_switch_and_remove_with_keychain_items() {
         .expect("remove north");
 }
 
+/// A managed install against the sandbox: IT's policy names the server and trusts its CA,
+/// with these `session` settings. Returns the run's root and the environment.
+fn managed(
+    sb: &rounds_sandbox::Sandbox,
+    name: &str,
+    session: serde_json::Value,
+) -> (std::path::PathBuf, Environment) {
+    let root = temp_dir(name);
+    let policy = root.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"mandatory": {
+            "network": {"ca_bundle": sb.ready.ca_pem},
+            "clinic": {"servers": [{"url": sb.ready.base_url, "site": sb.ready.site, "display_name": "Sandbox"}]},
+            "session": session,
+        }})
+        .to_string(),
+    )
+    .expect("policy");
+    let env = Environment {
+        paths: Paths::under(&root),
+        policy_override: Some(policy),
+    };
+    (root, env)
+}
+
 /// The lock in the core (what any window or a bypassed page meets): while locked the day view,
 /// sync and visits are refused, a renewal or a restart does not open it, another clinician's
 /// credentials do not, a wrong password does not; the locked clinician's password + a fresh
@@ -249,22 +275,7 @@ async fn a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_aga
     use rounds_core::CoreError;
     use rounds_core::app::LockState;
     let sb = sandbox().await;
-    let root = temp_dir("core-lock");
-    let paths = Paths::under(&root);
-    let policy = root.join("policy.json");
-    std::fs::write(
-        &policy,
-        serde_json::json!({"mandatory": {
-            "network": {"ca_bundle": sb.ready.ca_pem},
-            "clinic": {"servers": [{"url": sb.ready.base_url, "site": sb.ready.site, "display_name": "Sandbox"}]},
-        }})
-        .to_string(),
-    )
-    .expect("policy");
-    let env = Environment {
-        paths,
-        policy_override: Some(policy),
-    };
+    let (root, env) = managed(&sb, "core-lock", serde_json::json!({}));
     let core = Core::load(env.clone()).expect("core");
     let code = s::totp(&sb, "drsmith", 0).await;
     core.sign_in(request("drsmith", PASSWORD, &code))
@@ -351,24 +362,12 @@ async fn a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_aga
 async fn on_a_shared_pc_the_lock_signs_out_and_wipes_the_session() {
     use rounds_core::app::LockState;
     let sb = sandbox().await;
-    let root = temp_dir("core-lock-shared");
-    let paths = Paths::under(&root);
-    let policy = root.join("policy.json");
-    std::fs::write(
-        &policy,
-        serde_json::json!({"mandatory": {
-            "network": {"ca_bundle": sb.ready.ca_pem},
-            "clinic": {"servers": [{"url": sb.ready.base_url, "site": sb.ready.site, "display_name": "Sandbox"}]},
-            "session": {"shared_pc": true},
-        }})
-        .to_string(),
-    )
-    .expect("policy");
-    let core = Core::load(Environment {
-        paths: paths.clone(),
-        policy_override: Some(policy),
-    })
-    .expect("core");
+    let (root, env) = managed(
+        &sb,
+        "core-lock-shared",
+        serde_json::json!({"shared_pc": true}),
+    );
+    let core = Core::load(env).expect("core");
     let code = s::totp(&sb, "drsmith", 0).await;
     core.sign_in(request("drsmith", PASSWORD, &code))
         .await
