@@ -109,33 +109,25 @@ impl std::fmt::Debug for Form {
 }
 
 /// A JSON object of plain text and secret string members (the password change: current and new
-/// password, OTP); bound to one origin like [`Form`]. `{:?}` shows the member names only, and
-/// the encoded bytes are zeroed when dropped.
-pub struct SecretJson {
-    origin: Origin,
-    fields: Vec<(String, Value)>,
-}
+/// password, OTP): the same fields and origin binding as [`Form`], encoded as JSON. `{:?}`
+/// shows the member names only, and the encoded bytes are zeroed when dropped.
+pub struct SecretJson(Form);
 
 impl SecretJson {
     pub fn for_server(server: &Url) -> Self {
-        Self {
-            origin: server.origin(),
-            fields: Vec::new(),
-        }
+        Self(Form::for_server(server))
     }
 
-    pub fn text(mut self, key: &str, value: &str) -> Self {
-        self.fields.push((key.into(), Value::Text(value.into())));
-        self
+    pub fn text(self, key: &str, value: &str) -> Self {
+        Self(self.0.text(key, value))
     }
 
-    pub fn secret(mut self, key: &str, value: Secret) -> Self {
-        self.fields.push((key.into(), Value::Secret(value)));
-        self
+    pub fn secret(self, key: &str, value: Secret) -> Self {
+        Self(self.0.secret(key, value))
     }
 
     pub(crate) fn allowed_for(&self, url: &Url) -> bool {
-        self.origin.is_tuple() && url.origin() == self.origin
+        self.0.allowed_for(url)
     }
 
     /// The members are written straight into the output buffer (no intermediate
@@ -144,8 +136,8 @@ impl SecretJson {
         use serde::ser::{SerializeMap as _, Serializer as _};
         let mut out = zeroize::Zeroizing::new(Vec::with_capacity(256));
         let mut ser = serde_json::Serializer::new(&mut *out);
-        let mut map = ser.serialize_map(Some(self.fields.len()))?;
-        for (k, v) in &self.fields {
+        let mut map = ser.serialize_map(Some(self.0.fields.len()))?;
+        for (k, v) in &self.0.fields {
             match v {
                 Value::Text(t) => map.serialize_entry(k, t)?,
                 Value::Secret(x) => map.serialize_entry(k, x.expose())?,
@@ -158,12 +150,7 @@ impl SecretJson {
 
 impl std::fmt::Debug for SecretJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: Vec<&str> = self.fields.iter().map(|(k, _)| k.as_str()).collect();
-        write!(
-            f,
-            "SecretJson(for {}, members {keys:?})",
-            self.origin.ascii_serialization()
-        )
+        write!(f, "SecretJson{:?}", self.0)
     }
 }
 
