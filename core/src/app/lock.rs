@@ -27,6 +27,17 @@ pub struct LockView {
     pub user: Option<String>,
     /// The policy's idle minutes, for the words on the lock view.
     pub idle_minutes: u16,
+    /// Why it is locked (`None` after a restart: the lock was kept, its cause not).
+    pub reason: Option<LockReason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum LockReason {
+    /// The policy's minutes passed without input.
+    Idle,
+    /// The clinician chose Lock.
+    Manual,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -56,6 +67,7 @@ pub(super) struct Idle {
     /// The UI was told "signed in" (the lock only guards a session someone can see).
     armed_user: Option<String>,
     locked: bool,
+    reason: Option<LockReason>,
     signed_out: bool,
 }
 
@@ -65,6 +77,7 @@ impl Default for Idle {
             last_input: Instant::now(),
             armed_user: None,
             locked: false,
+            reason: None,
             signed_out: false,
         }
     }
@@ -74,6 +87,7 @@ impl Idle {
     pub(super) fn arm(&mut self, user: &str, now: Instant) {
         self.armed_user = Some(user.to_string());
         self.locked = false;
+        self.reason = None;
         self.signed_out = false;
         self.last_input = now;
     }
@@ -99,6 +113,7 @@ impl Idle {
         }
         if now.saturating_duration_since(self.last_input) >= limit {
             self.locked = true;
+            self.reason = Some(LockReason::Idle);
             return true;
         }
         false
@@ -115,6 +130,7 @@ impl Idle {
             state,
             user: self.armed_user.clone(),
             idle_minutes,
+            reason: if self.locked { self.reason } else { None },
         }
     }
 }
@@ -216,6 +232,7 @@ impl Core {
                 return None;
             }
             idle.locked = true;
+            idle.reason = Some(LockReason::Manual);
         }
         tracing::info!("locked by the clinician");
         Some(self.apply_lock().await)
@@ -314,6 +331,7 @@ mod tests {
         assert!(!idle.due(t0 + MIN + Duration::from_secs(5), MIN, false));
         assert!(idle.due(t0 + Duration::from_secs(111), MIN, false));
         assert_eq!(idle.view(1).state, LockState::Locked);
+        assert_eq!(idle.view(1).reason, Some(LockReason::Idle));
         assert!(!idle.due(t0 + 5 * MIN, MIN, false), "falls once");
     }
 

@@ -13,7 +13,7 @@ mod video;
 mod views;
 
 pub use enroll::{EnrollmentCode, EnrollmentView};
-pub use lock::{LockEvent, LockState, LockView};
+pub use lock::{LockEvent, LockReason, LockState, LockView};
 pub use passwords::{PasswordChangeError, PasswordChangeRequest, PasswordView};
 pub use profiles::{NewProfile, ProfileView, ProfilesView};
 pub use schedule::DayView;

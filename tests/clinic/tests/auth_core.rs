@@ -273,7 +273,7 @@ fn managed(
 /// code (checked by the clinic) does.
 async fn a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_again() {
     use rounds_core::CoreError;
-    use rounds_core::app::LockState;
+    use rounds_core::app::{LockReason, LockState};
     let sb = sandbox().await;
     let (root, env) = managed(&sb, "core-lock", serde_json::json!({}));
     let core = Core::load(env.clone()).expect("core");
@@ -287,6 +287,7 @@ async fn a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_aga
 
     assert!(core.lock_now().await.is_some());
     assert_eq!(core.lock_view().state, LockState::Locked);
+    assert_eq!(core.lock_view().reason, Some(LockReason::Manual));
     let refused = |r: Result<(), CoreError>, what: &str| {
         assert!(
             matches!(r, Err(CoreError::Locked)),
@@ -321,6 +322,11 @@ async fn a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_aga
         core.lock_view().state,
         LockState::Locked,
         "a restart opened the lock"
+    );
+    assert_eq!(
+        core.lock_view().reason,
+        None,
+        "the cause is not kept across a restart"
     );
     refused(
         core.schedule_day(day.0, day.1).await.map(drop),

@@ -108,6 +108,8 @@ async fn after_the_idle_minutes_no_phi_is_left_and_only_a_fresh_sign_in_unlocks(
         "idle lock fell {:.1} s after the last input (policy: 60 s)",
         after.as_secs_f64()
     );
+    let why = h.wait_for("[data-testid=locked-why]").await?.text().await?;
+    assert!(why.contains("after 1 minute without use"), "{why}");
     assert_no_phi(&h, &names, "locked").await?;
     assert_eq!(
         h.client.windows().await?.len(),

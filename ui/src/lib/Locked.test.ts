@@ -35,9 +35,10 @@ describe("idle lock", () => {
     expect(backend.activityCalls).toEqual([true]);
     await vi.advanceTimersByTimeAsync(5_000);
     expect(backend.activityCalls).toEqual([true, false]);
-    backend.lock = { state: "locked", user: "drsmith", idleMinutes: 15 };
+    backend.lock = { state: "locked", user: "drsmith", idleMinutes: 15, reason: "idle" };
     await vi.advanceTimersByTimeAsync(5_000);
     expect(await screen.findByTestId("locked")).toBeTruthy();
+    expect(screen.getByTestId("locked-why").textContent).toMatch(/after 15\s+minutes without use/);
     expect(document.body.innerHTML).not.toContain("Ada Patientson");
     expect(document.body.innerHTML).not.toContain("Follow-up");
     expect(screen.queryByTestId("signed-in")).toBeNull();
@@ -48,6 +49,7 @@ describe("idle lock", () => {
     render(App, { backend });
     await fireEvent.click(await screen.findByTestId("lock-now"));
     expect(await screen.findByTestId("locked")).toBeTruthy();
+    expect(screen.getByTestId("locked-why").textContent).toContain("You locked Rounds");
     const unlock = screen.getByRole("button", { name: "Unlock" }) as HTMLButtonElement;
     expect(unlock.disabled).toBe(true);
     await fireEvent.input(screen.getByLabelText("Password"), { target: { value: "wrong" } });
@@ -64,10 +66,10 @@ describe("idle lock", () => {
 
   it("starts locked when the core kept the lock across a restart", async () => {
     const backend = signedIn();
-    backend.lock = { state: "locked", user: "drsmith", idleMinutes: 5 };
+    backend.lock = { state: "locked", user: "drsmith", idleMinutes: 5, reason: null };
     render(App, { backend });
     expect(await screen.findByTestId("locked")).toBeTruthy();
-    expect(screen.getByText(/after 5 minutes without use/)).toBeTruthy();
+    expect(screen.getByTestId("locked-why").textContent).toContain("cleared from the screen");
     expect(document.body.innerHTML).not.toContain("Ada Patientson");
   });
 
@@ -76,7 +78,7 @@ describe("idle lock", () => {
     const backend = signedIn();
     render(App, { backend });
     expect(await screen.findByText("Ada Patientson")).toBeTruthy();
-    backend.lock = { state: "signedOut", user: null, idleMinutes: 10 };
+    backend.lock = { state: "signedOut", user: null, idleMinutes: 10, reason: null };
     await vi.advanceTimersByTimeAsync(5_000);
     expect((await screen.findByTestId("signin-notice")).textContent).toContain("signed out after 10 minutes");
     expect(document.body.innerHTML).not.toContain("Ada Patientson");

@@ -192,6 +192,12 @@ export type Knock = {
 	name: string,
 };
 
+export type LockReason = 
+/**  The policy's minutes passed without input. */
+"idle" | 
+/**  The clinician chose Lock. */
+"manual";
+
 export type LockState = 
 /**  Signed in and in use. */
 "open" | 
@@ -212,6 +218,8 @@ export type LockView_Deserialize = {
 	user?: string | null,
 	/**  The policy's idle minutes, for the words on the lock view. */
 	idleMinutes: number,
+	/**  Why it is locked (`None` after a restart: the lock was kept, its cause not). */
+	reason?: LockReason | null,
 };
 
 /**  What the lock view needs: never a patient, never a secret. */
@@ -221,6 +229,8 @@ export type LockView_Serialize = {
 	user: string | null,
 	/**  The policy's idle minutes, for the words on the lock view. */
 	idleMinutes: number,
+	/**  Why it is locked (`None` after a restart: the lock was kept, its cause not). */
+	reason: LockReason | null,
 };
 
 /**  What the "Add a clinic" form sends. */

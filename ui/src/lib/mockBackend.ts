@@ -140,7 +140,7 @@ export function mockBackend(over: {
   return {
     signInCalls,
     settingCalls,
-    lock: { state: "open", user: "drsmith", idleMinutes: 15 },
+    lock: { state: "open", user: "drsmith", idleMinutes: 15, reason: null },
     password: okPassword,
     snoozeCalls: 0,
     changeCalls: [],
@@ -176,7 +176,7 @@ export function mockBackend(over: {
       return { ok: true, value: this.lock };
     },
     async lockNow() {
-      this.lock = { ...this.lock, state: "locked" };
+      this.lock = { ...this.lock, state: "locked", reason: "manual" };
       return { ok: true, value: this.lock };
     },
     async unlock(req) {
