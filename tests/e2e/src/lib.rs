@@ -258,6 +258,9 @@ impl Sandbox {
 }
 
 /// How to set up the machine the app starts on.
+/// The password of every demo clinician in the sandbox's seed.
+pub const DEMO_PASSWORD: &str = "Sandbox-Clinic-2026!";
+
 #[derive(Default)]
 pub struct Options {
     /// `None` = the default policy: the sandbox as the clinic server, its CA trusted.
@@ -530,6 +533,16 @@ impl Harness {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?)
+    }
+
+    /// Signs a demo clinician in as they would: waits until the connection to the clinic is
+    /// verified, then the demo password and the authenticator's current code.
+    pub async fn sign_in_demo(&self, user: &str) -> Result<()> {
+        self.wait_attr("[data-testid=server-status]", "data-state", "ok")
+            .await?;
+        let code = self.sandbox.totp(user)?;
+        self.submit_sign_in(Some(user), DEMO_PASSWORD, Some(&code))
+            .await
     }
 
     /// Fills the sign-in form and submits it. `user: None` keeps the user name already there

@@ -5,11 +5,9 @@
 //! a wrong password keeps it, and only the clinician's password + a fresh code open it.
 
 use fantoccini::Locator;
-use rounds_e2e::{Harness, Options, Result, default_policy};
+use rounds_e2e::{DEMO_PASSWORD, Harness, Options, Result, default_policy};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "Sandbox-Clinic-2026!";
 
 async fn patient_names(h: &Harness) -> Result<Vec<String>> {
     let mut names = Vec::new();
@@ -64,11 +62,7 @@ async fn after_the_idle_minutes_no_phi_is_left_and_only_a_fresh_sign_in_unlocks(
         ..Options::default()
     })
     .await?;
-    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
-        .await?;
-    let code = h.sandbox.totp("drsmith")?;
-    h.submit_sign_in(Some("drsmith"), PASSWORD, Some(&code))
-        .await?;
+    h.sign_in_demo("drsmith").await?;
     h.wait_attr("[data-testid=sync-status]", "data-phase", "done")
         .await?;
     h.wait_for("[data-visit]").await?;
@@ -133,7 +127,7 @@ async fn after_the_idle_minutes_no_phi_is_left_and_only_a_fresh_sign_in_unlocks(
     assert_no_phi(&h, &names, "after a wrong password").await?;
 
     // The clinician's own password and a fresh code: the day is back.
-    fill_unlock(&h, PASSWORD, &h.sandbox.totp_at("drsmith", 1)?).await?;
+    fill_unlock(&h, DEMO_PASSWORD, &h.sandbox.totp_at("drsmith", 1)?).await?;
     if let Err(e) = h.wait_for("[data-visit]").await {
         h.screenshot("unlock-failed").await?;
         return Err(format!("not unlocked: {e:?}\n{}", h.app_logs()).into());

@@ -8,9 +8,7 @@
 //!   and still snoozed after a restart.
 
 use fantoccini::Locator;
-use rounds_e2e::{Harness, Result};
-
-const PASSWORD: &str = "Sandbox-Clinic-2026!";
+use rounds_e2e::{DEMO_PASSWORD, Harness, Result};
 
 async fn type_into(h: &Harness, id: &str, text: &str) -> Result<()> {
     let e = h.wait_for(&format!("#{id}")).await?;
@@ -27,11 +25,7 @@ async fn text_of(h: &Harness, css: &str) -> Result<String> {
 async fn an_expired_password_is_changed_before_anything_else() -> Result<()> {
     let h = Harness::start().await?;
     let c = &h.client;
-    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
-        .await?;
-    let code = h.sandbox.totp("drgrace")?;
-    h.submit_sign_in(Some("drgrace"), PASSWORD, Some(&code))
-        .await?;
+    h.sign_in_demo("drgrace").await?;
     h.wait_for("[data-testid=password-expired]").await?;
     let dom = c.source().await?;
     for marker in ["data-visit", "sync-status", "signed-in-user", "lock-now"] {
@@ -96,7 +90,7 @@ async fn an_expired_password_is_changed_before_anything_else() -> Result<()> {
 
     // Strong by NIST, but this clinic (OpenEMR's secure_password) also wants a digit,
     // capitals and a symbol: its refusal is shown beside the new password.
-    type_into(&h, "pw-current", PASSWORD).await?;
+    type_into(&h, "pw-current", DEMO_PASSWORD).await?;
     type_into(&h, "pw-totp", &h.sandbox.fresh_totp("drgrace")?).await?;
     submit.click().await?;
     let why = text_of(&h, "#pw-new-error").await?;
@@ -132,11 +126,7 @@ async fn an_expired_password_is_changed_before_anything_else() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_due_soon_is_reminded_and_snoozed_for_the_day() -> Result<()> {
     let mut h = Harness::start().await?;
-    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
-        .await?;
-    let code = h.sandbox.totp("drold")?;
-    h.submit_sign_in(Some("drold"), PASSWORD, Some(&code))
-        .await?;
+    h.sign_in_demo("drold").await?;
     let card = text_of(&h, "[data-testid=password-reminder-card]").await?;
     assert!(card.contains("in 5 days"), "{card}");
     h.client

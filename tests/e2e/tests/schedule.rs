@@ -5,8 +5,6 @@
 
 use rounds_e2e::{Harness, Result};
 
-const PASSWORD: &str = "Sandbox-Clinic-2026!";
-
 async fn patient_names(h: &Harness) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for e in h
@@ -33,11 +31,7 @@ fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_day_is_shown_and_stays_offline_after_a_restart() -> Result<()> {
     let mut h = Harness::start().await?;
-    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
-        .await?;
-    let code = h.sandbox.totp("drsmith")?;
-    h.submit_sign_in(Some("drsmith"), PASSWORD, Some(&code))
-        .await?;
+    h.sign_in_demo("drsmith").await?;
     if let Err(e) = h
         .wait_attr("[data-testid=sync-status]", "data-phase", "done")
         .await

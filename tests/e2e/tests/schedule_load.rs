@@ -5,16 +5,10 @@
 use rounds_e2e::{Harness, Result};
 use serde_json::json;
 
-const PASSWORD: &str = "Sandbox-Clinic-2026!";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_300_visit_day_renders_in_full() -> Result<()> {
     let mut h = Harness::start().await?;
-    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
-        .await?;
-    let code = h.sandbox.totp("drsmith")?;
-    h.submit_sign_in(Some("drsmith"), PASSWORD, Some(&code))
-        .await?;
+    h.sign_in_demo("drsmith").await?;
     h.wait_attr("[data-testid=sync-status]", "data-phase", "done")
         .await?;
 

@@ -11,8 +11,6 @@ use fantoccini::wd::WindowHandle;
 use rounds_e2e::{Harness, Result};
 use serde_json::json;
 
-const PASSWORD: &str = "Sandbox-Clinic-2026!";
-
 /// PSS (MiB) of the app and every process under it (WebKit's web and network processes).
 fn tree_pss_mib(roots: &[u32]) -> f64 {
     let parent = |pid: u32| -> Option<u32> {
@@ -73,11 +71,7 @@ return best ? best.id : null;
 
 /// Signs drsmith in and returns the id of the video visit starting nearest to now.
 async fn drsmith_next_visit(h: &Harness) -> Result<String> {
-    h.wait_attr("[data-testid=server-status]", "data-state", "ok")
-        .await?;
-    let code = h.sandbox.totp("drsmith")?;
-    h.submit_sign_in(Some("drsmith"), PASSWORD, Some(&code))
-        .await?;
+    h.sign_in_demo("drsmith").await?;
     h.wait_for("[data-visit] button.primary").await?;
     let id = h.client.execute(PICK_NEXT_VISIT, vec![]).await?;
     Ok(id.as_str().ok_or("a video visit to start")?.to_string())
