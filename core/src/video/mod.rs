@@ -14,6 +14,7 @@
 
 pub mod join;
 pub mod page;
+pub mod permissions;
 pub mod state;
 
 pub use join::{JoinTicket, join, join_url};
