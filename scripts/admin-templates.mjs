@@ -42,6 +42,10 @@ const TEXT = {
     'JSON map of lowercase host to pins, e.g. {"emr.example.org":["sha256/<44 base64 characters>"]}.'],
   "network.proxy": ["Proxy", "system", ""],
   "video.e2ee_required": ["Require end-to-end encrypted video", "off", ""],
+  "video.linux_window": ["Linux: window for video visits", "app_window",
+    "app_window: a Chrome, Chromium or Edge app window on a throwaway profile (camera and microphone only for the visit); system_browser: the default browser. Linux only."],
+  "video.browser_path": ["Linux: browser for the visit window", "none (Chrome, Chromium, Edge on PATH)",
+    "Absolute path of a Chromium-family browser, e.g. /usr/bin/chromium."],
   "notifications.content": ["Notification content", "generic", ""],
   "notifications.sound": ["Notification sound", "on", ""],
   "updates.mode": ["Updates", "channel",
@@ -55,7 +59,7 @@ const TEXT = {
   "appearance.theme": ["Theme", "system", ""],
   "appearance.text_size": ["Text size", "normal", ""],
 };
-const CHOICE_TEXT = { patient_name: "patient name" };
+const CHOICE_TEXT = { patient_name: "patient name", app_window: "app window", system_browser: "system browser" };
 
 // ---- the settings, from the schema ------------------------------------------------------------
 const defs = schema.$defs;

@@ -6,6 +6,7 @@ use rounds_core::app::{
     AppInfo, DayView, EnrollmentCode, EnrollmentView, LockView, NewProfile, PasswordChangeRequest,
     PasswordView, PolicyView, ProfilesView, ServerCheck, SessionState, SettingValue, UserSetting,
 };
+use rounds_core::app::{VisitWindowKind, VisitWindowRequest};
 use rounds_core::auth::{SignInMethod, SignInRequest};
 use rounds_core::password::Strength;
 use rounds_core::schedule::SyncProgress;
@@ -135,33 +136,45 @@ pub async fn schedule_day(core: State<'_, Core>, from: u32, to: u32) -> Result<D
     Ok(core.schedule_day(from.into(), to.into()).await?)
 }
 
-/// Starts the video visit of an appointment in Rounds' visit window.
+/// Starts the video visit of an appointment in the best window here: Rounds' visit window
+/// when this webview can carry the call (`embedded_media`, from the main window: same
+/// engine), else the Chromium-family app window (Linux), else the default browser.
 #[tauri::command]
 #[specta::specta]
 pub async fn start_visit(
     app: tauri::AppHandle,
     core: State<'_, Core>,
     appointment_id: String,
-) -> Result<(), UiError> {
+    embedded_media: bool,
+) -> Result<VisitWindowKind, UiError> {
+    crate::visit::close(&app);
     let open = core
-        .start_visit(&appointment_id, Some(crate::notify::knock_notice()))
+        .start_visit(
+            &appointment_id,
+            Some(crate::notify::knock_notice()),
+            VisitWindowRequest::Auto { embedded_media },
+        )
         .await?;
-    crate::visit::open(&app, open).map_err(UiError::window)
+    crate::visit::show(&app, open).map_err(UiError::window)
 }
 
-/// The same visit in the system browser (for webviews that cannot carry media).
+/// The same visit in the system browser ("Open in browser").
 #[tauri::command]
 #[specta::specta]
 pub async fn open_visit_in_browser(
     app: tauri::AppHandle,
     core: State<'_, Core>,
     appointment_id: String,
-) -> Result<(), UiError> {
+) -> Result<VisitWindowKind, UiError> {
     crate::visit::close(&app);
     let open = core
-        .start_visit(&appointment_id, Some(crate::notify::knock_notice()))
+        .start_visit(
+            &appointment_id,
+            Some(crate::notify::knock_notice()),
+            VisitWindowRequest::SystemBrowser,
+        )
         .await?;
-    crate::browser::open(&open.url).map_err(UiError::window)
+    crate::visit::show(&app, open).map_err(UiError::window)
 }
 
 /// The running visit as the core follows it (no token, no room).

@@ -7,12 +7,24 @@
 //! certificate that Rounds itself verified (hospital CA, pins), for that host only.
 
 use rounds_core::Core;
-use rounds_core::app::VisitOpen;
+use rounds_core::app::{VisitOpen, VisitWindowKind};
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 
 pub const LABEL: &str = "visit";
 
-pub fn open(app: &AppHandle, visit: VisitOpen) -> Result<(), String> {
+/// Shows the started visit where the core chose: Rounds' visit window, the app window (the
+/// core has already started it), or the default browser.
+pub fn show(app: &AppHandle, visit: VisitOpen) -> Result<VisitWindowKind, String> {
+    let kind = visit.window;
+    match kind {
+        VisitWindowKind::Embedded => open(app, visit)?,
+        VisitWindowKind::AppWindow => {}
+        VisitWindowKind::SystemBrowser => crate::browser::open(&visit.url)?,
+    }
+    Ok(kind)
+}
+
+fn open(app: &AppHandle, visit: VisitOpen) -> Result<(), String> {
     if let Some(w) = app.get_webview_window(LABEL) {
         let _ = w.destroy();
     }

@@ -18,6 +18,8 @@ pub fn label(key: &str) -> String {
         "network.spki_pins" => "Pinned server keys",
         "network.proxy" => "Proxy",
         "video.e2ee_required" => "End-to-end encryption required for visits",
+        "video.linux_window" => "Window for video visits (Linux)",
+        "video.browser_path" => "Browser for the visit window (Linux)",
         "notifications.content" => "What notifications may show",
         "notifications.sound" => "Notification sound",
         "updates.mode" => "Updates",

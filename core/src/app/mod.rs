@@ -17,7 +17,7 @@ pub use lock::{LockEvent, LockReason, LockState, LockView};
 pub use passwords::{PasswordChangeError, PasswordChangeRequest, PasswordView};
 pub use profiles::{NewProfile, ProfileView, ProfilesView};
 pub use schedule::DayView;
-pub use video::VisitOpen;
+pub use video::{VisitOpen, VisitWindowKind, VisitWindowRequest};
 pub use views::*;
 
 use crate::auth::SignInRequest;
@@ -104,6 +104,8 @@ impl Core {
                 (UserConfig::default(), Some(e.to_string()))
             }
         };
+        // A visit window's profile left by a crash or power cut goes before anything else.
+        crate::video::window::wipe_all(&env.paths.data_dir);
         let resolved = policy.resolve(&config.settings);
         let net = NetClient::new(&net_config(&resolved.effective))?;
         Ok(Self {

@@ -8,8 +8,33 @@ use crate::audit::AuditLog;
 use crate::error::CoreError;
 use crate::net::Url;
 use crate::vault::items::unix_now;
+use crate::video::launch::AppWindow;
+use crate::video::permissions::VisitOrigins;
+use crate::video::window::{self, AppWindowSpec, LinuxWindow, WindowChoice};
 use crate::video::{self, PageOptions, VideoError, VisitPage, VisitView};
 use std::sync::Arc;
+
+/// Which window the clinician asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitWindowRequest {
+    /// The best window here: `embedded_media` is whether Rounds' own webview has WebRTC
+    /// (the main window tells, it runs the same engine).
+    Auto { embedded_media: bool },
+    /// "Open in browser".
+    SystemBrowser,
+}
+
+/// Where the visit opened, for the UI's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum VisitWindowKind {
+    /// Rounds' own visit window.
+    Embedded,
+    /// A Chrome/Chromium/Edge app window on a throwaway profile (Linux).
+    AppWindow,
+    /// The default browser.
+    SystemBrowser,
+}
 
 /// What the shell needs to show the visit page; never sent to the webview.
 pub struct VisitOpen {
@@ -19,6 +44,10 @@ pub struct VisitOpen {
     /// that does not trust the hospital CA may trust exactly this certificate for this host.
     pub host: String,
     pub leaf_pem: Option<String>,
+    /// Where it opened; for [`VisitWindowKind::AppWindow`] the core has already started it.
+    pub window: VisitWindowKind,
+    /// The two origins that may use camera and microphone (the embedded windows' grant).
+    pub origins: Option<VisitOrigins>,
 }
 
 fn pem(der: &[u8]) -> String {
@@ -35,6 +64,7 @@ fn pem(der: &[u8]) -> String {
 /// The running visit: one at a time.
 pub(super) struct RunningVisit {
     page: VisitPage,
+    window: Option<AppWindow>,
 }
 
 impl Core {
@@ -64,6 +94,7 @@ impl Core {
         &self,
         appointment_id: &str,
         notify: Option<crate::video::KnockNotice>,
+        request: VisitWindowRequest,
     ) -> Result<VisitOpen, CoreError> {
         self.ensure_unlocked()?;
         self.end_visit().await;
@@ -102,6 +133,7 @@ impl Core {
             // Policy `notifications.content`: none → no notification at all.
             on_knock: notify.filter(|_| content != crate::policy::NotificationContent::None),
             show_name: content == crate::policy::NotificationContent::PatientName,
+            devices_file: Some(self.env.paths.data_dir.join("devices.json")),
         };
         let page = VisitPage::start(&ticket, opts, self.audit_log()).await?;
         let host = ticket
@@ -109,18 +141,73 @@ impl Core {
             .host_str()
             .unwrap_or_default()
             .to_string();
+        let origins = VisitOrigins::new(page.url(), &ticket.meeting_origin());
+        let choice = match request {
+            VisitWindowRequest::SystemBrowser => WindowChoice::SystemBrowser,
+            VisitWindowRequest::Auto { embedded_media } => {
+                let mode = match policy.video.linux_window {
+                    crate::policy::LinuxWindowMode::AppWindow => LinuxWindow::AppWindow,
+                    crate::policy::LinuxWindowMode::SystemBrowser => LinuxWindow::SystemBrowser,
+                };
+                let path = std::env::var_os("PATH");
+                let browser =
+                    window::find_browser(policy.video.browser_path.as_deref(), path.as_deref());
+                window::choose(embedded_media, mode, browser)
+            }
+        };
+        let t2 = std::time::Instant::now();
+        let (kind, app_window) = match (&choice, &origins) {
+            (WindowChoice::Embedded, _) => (VisitWindowKind::Embedded, None),
+            (WindowChoice::AppWindow(browser), Some(o)) => {
+                let spec = AppWindowSpec {
+                    browser: browser.clone(),
+                    page_url: page.url().clone(),
+                    origins: o.clone(),
+                    spki_sha256: posture.leaf_der.as_deref().map(|d| {
+                        let cert = rustls::pki_types::CertificateDer::from(d);
+                        let pin = crate::net::verify::cert_pin(&cert);
+                        pin.trim_start_matches("sha256/").to_string()
+                    }),
+                    profile: window::profiles_root(&self.env.paths.data_dir).join(
+                        page.url()
+                            .path()
+                            .trim_matches('/')
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or("visit"),
+                    ),
+                };
+                let handle = page.handle();
+                match AppWindow::launch(&spec, page.phases(), move || handle.window_closed()) {
+                    Ok(w) => (VisitWindowKind::AppWindow, Some(w)),
+                    Err(e) => {
+                        // Said once in the log; the visit still opens, in the default browser.
+                        tracing::warn!(error = %e, "visit window could not start; using the default browser");
+                        (VisitWindowKind::SystemBrowser, None)
+                    }
+                }
+            }
+            _ => (VisitWindowKind::SystemBrowser, None),
+        };
         let open = VisitOpen {
             url: page.url().clone(),
             host,
             leaf_pem: posture.leaf_der.as_deref().map(pem),
+            window: kind,
+            origins,
         };
-        *self.visit.lock().await = Some(RunningVisit { page });
+        *self.visit.lock().await = Some(RunningVisit {
+            page,
+            window: app_window,
+        });
         // Benchmark split (issue note): the clinic's join answer, then Rounds' own work (TLS
         // check of the video origin, page start); the view's part is logged by the page.
         tracing::info!(
             appointment = appointment_id,
             server_ms,
             core_ms = t1.elapsed().as_millis(),
+            window_ms = t2.elapsed().as_millis(),
+            window = ?kind,
             "visit page started"
         );
         Ok(open)
@@ -141,9 +228,18 @@ impl Core {
 
     /// The visit window closed, sign-out, or a new visit: the page stops (its token is gone).
     pub async fn end_visit(&self) {
-        if let Some(v) = self.visit.lock().await.take() {
+        let v = self.visit.lock().await.take();
+        if let Some(v) = v {
+            if let Some(w) = v.window {
+                w.close().await;
+            }
             v.page.stop();
             tracing::info!("visit page stopped");
         }
+    }
+
+    /// The app window's browser process (its process group), for footprint measurements.
+    pub async fn visit_window_pid(&self) -> Option<u32> {
+        self.visit.lock().await.as_ref()?.window.as_ref()?.pid()
     }
 }

@@ -110,6 +110,12 @@ settings_tree! {
     video: VideoSettings / VideoEffective {
         /// Refuse to start a visit where end-to-end encryption is not available.
         e2ee_required: bool = false,
+        /// Linux, where the embedded view cannot carry a call: a Chrome/Chromium/Edge app
+        /// window on a throwaway profile (`app_window`), or the default browser.
+        linux_window: LinuxWindowMode = LinuxWindowMode::AppWindow,
+        /// The Chromium-family browser for the app window (absolute path); unset = the first
+        /// of Chrome, Chromium, Edge found on PATH.
+        browser_path: Option<PathBuf> = None,
     }
     /// Desktop notifications (they can show on a locked or shared screen).
     notifications: NotificationSettings / NotificationEffective {
@@ -171,6 +177,7 @@ macro_rules! choice {
 }
 
 choice!(LockVideo { Hide = "hide", End = "end" });
+choice!(LinuxWindowMode { AppWindow = "app_window", SystemBrowser = "system_browser" });
 choice!(NotificationContent { None = "none", Generic = "generic", PatientName = "patient_name" });
 choice!(UpdateMode { Off = "off", Channel = "channel", Pinned = "pinned" });
 choice!(UpdateChannel { Stable = "stable", Beta = "beta" });
@@ -253,6 +260,15 @@ impl Settings {
             if let Some(p) = &n.proxy {
                 check_proxy(p).map_err(|e| format!("network.proxy: {e}"))?;
             }
+        }
+        if let Some(v) = &self.video
+            && let Some(Some(p)) = &v.browser_path
+            && !p.is_absolute()
+        {
+            return Err(format!(
+                "video.browser_path: `{}` must be an absolute path",
+                p.display()
+            ));
         }
         if let Some(u) = &self.updates {
             if let Some(Some(v)) = &u.pinned_version

@@ -12,13 +12,16 @@
 //!
 //! Logs carry the appointment id and outcome kinds only: never the room name, never the JWT.
 
+pub mod devices;
 pub mod join;
+pub mod launch;
 pub mod page;
 pub mod permissions;
 pub mod state;
+pub mod window;
 
 pub use join::{JoinTicket, join, join_url};
-pub use page::{KnockNotice, PageOptions, VisitPage};
+pub use page::{KnockNotice, PageHandle, PageOptions, VisitPage};
 pub use state::{
     E2ee, FailReason, HostCommand, Knock, VisitEvent, VisitPhase, VisitState, VisitView,
 };

@@ -10,10 +10,11 @@
 //! Everything is under `/visit/<nonce>/` (128 random bits); any other path is 404. The server
 //! binds 127.0.0.1 only and stops with [`VisitPage::stop`] (or when dropped).
 
-use super::{HostCommand, JoinTicket, VideoError, VisitEvent, VisitState, VisitView};
+use super::{HostCommand, JoinTicket, VideoError, VisitEvent, VisitPhase, VisitState, VisitView};
 use crate::audit::AuditLog;
 use crate::loopback::respond;
 use base64::Engine as _;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -22,6 +23,7 @@ use url::Url;
 const HTML: &str = include_str!("page/visit.html");
 const JS: &str = include_str!("page/visit.js");
 const CSS: &str = include_str!("page/visit.css");
+const DEVICES_JS: &str = include_str!("page/devices.js");
 const MAX_BODY: usize = 64 * 1024;
 
 /// Called when someone knocks (lobby), with the text to show in a desktop notification; the
@@ -51,13 +53,34 @@ pub struct PageOptions {
     /// `notifications.content = patient_name`.
     pub on_knock: Option<KnockNotice>,
     pub show_name: bool,
+    /// Where the device check's choices are remembered on this computer (not secret:
+    /// device labels only); `None` = not remembered.
+    pub devices_file: Option<PathBuf>,
 }
 
 /// A running visit page. Dropping it stops the server.
 pub struct VisitPage {
     url: Url,
-    state: Arc<Mutex<VisitState>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    shared: Arc<Shared>,
+    stop: Arc<Mutex<Option<tokio::sync::oneshot::Sender<()>>>>,
+}
+
+/// For the visit's window watcher: tells the page its window has gone.
+#[derive(Clone)]
+pub struct PageHandle {
+    shared: Arc<Shared>,
+    stop: Arc<Mutex<Option<tokio::sync::oneshot::Sender<()>>>>,
+}
+
+impl PageHandle {
+    /// The window closed under the visit: the visit is over for this computer (as Jitsi's
+    /// `readyToClose`), and the page stops so its one-time ticket can never be fetched.
+    pub fn window_closed(&self) {
+        s_apply(&self.shared, VisitEvent::ReadyToClose);
+        if let Some(s) = self.stop.lock().ok().and_then(|mut s| s.take()) {
+            let _ = s.send(());
+        }
+    }
 }
 
 struct Shared {
@@ -68,7 +91,28 @@ struct Shared {
     csp: String,
     ticket: Mutex<Option<serde_json::Value>>,
     state: Arc<Mutex<VisitState>>,
+    phase: tokio::sync::watch::Sender<VisitPhase>,
     audit: Option<Arc<AuditLog>>,
+    devices_file: Option<PathBuf>,
+}
+
+/// Applies an event, appends its audit lines and publishes the phase; returns the view and
+/// whether the state accepted it (audit lines came out).
+fn s_apply(s: &Shared, ev: VisitEvent) -> Option<(VisitView, bool)> {
+    let (entries, view, phase) = {
+        let mut st = s.state.lock().ok()?;
+        let e = st.apply(ev, crate::vault::items::unix_now());
+        (e, st.view(), st.phase())
+    };
+    if let Some(a) = &s.audit {
+        let _ = a.append_all(&entries);
+    }
+    s.phase.send_if_modified(|p| {
+        let changed = *p != phase;
+        *p = phase;
+        changed
+    });
+    Some((view, !entries.is_empty()))
 }
 
 impl VisitPage {
@@ -96,7 +140,9 @@ impl VisitPage {
              style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
              form-action 'none'; frame-ancestors 'none'"
         );
-        let state = Arc::new(Mutex::new(VisitState::for_ticket(ticket)));
+        let state = VisitState::for_ticket(ticket);
+        let (phase, _) = tokio::sync::watch::channel(state.phase());
+        let state = Arc::new(Mutex::new(state));
         let ticket_json = serde_json::json!({
             "domain": ticket.domain(),
             "room": ticket.room(),
@@ -114,16 +160,19 @@ impl VisitPage {
             prefix: prefix.clone(),
             csp,
             ticket: Mutex::new(Some(ticket_json)),
-            state: state.clone(),
+            state,
+            phase,
             audit,
+            devices_file: opts.devices_file.clone(),
         });
+        let server = shared.clone();
         let (stop, mut stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = &mut stopped => return,
                     a = listener.accept() => if let Ok((sock, _)) = a {
-                        let s = shared.clone();
+                        let s = server.clone();
                         tokio::spawn(async move { let _ = serve(sock, &s).await; });
                     }
                 }
@@ -133,8 +182,8 @@ impl VisitPage {
             .map_err(|e| VideoError::Page(e.to_string()))?;
         Ok(VisitPage {
             url,
-            state,
-            stop: Some(stop),
+            shared,
+            stop: Arc::new(Mutex::new(Some(stop))),
         })
     }
 
@@ -145,19 +194,29 @@ impl VisitPage {
 
     /// The visit as the core follows it.
     pub fn view(&self) -> Option<VisitView> {
-        self.state.lock().ok().map(|s| s.view())
+        self.shared.state.lock().ok().map(|s| s.view())
     }
 
-    pub fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
+    /// The visit's phase as it changes (the app window closes itself when it ends).
+    pub fn phases(&self) -> tokio::sync::watch::Receiver<VisitPhase> {
+        self.shared.phase.subscribe()
+    }
+
+    pub fn handle(&self) -> PageHandle {
+        PageHandle {
+            shared: self.shared.clone(),
+            stop: self.stop.clone(),
         }
+    }
+
+    pub fn stop(self) {
+        // Drop does it.
     }
 }
 
 impl Drop for VisitPage {
     fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
+        if let Some(s) = self.stop.lock().ok().and_then(|mut s| s.take()) {
             let _ = s.send(());
         }
     }
@@ -191,6 +250,16 @@ async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
             .await
         }
         ("GET", "visit.js") => respond(&mut sock, 200, "text/javascript", &[], JS.as_bytes()).await,
+        ("GET", "devices.js") => {
+            respond(
+                &mut sock,
+                200,
+                "text/javascript",
+                &[],
+                DEVICES_JS.as_bytes(),
+            )
+            .await
+        }
         ("GET", "visit.css") => respond(&mut sock, 200, "text/css", &[], CSS.as_bytes()).await,
         ("GET", "ticket") => {
             let t = s.ticket.lock().ok().and_then(|mut t| t.take());
@@ -213,17 +282,10 @@ async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
                 VisitEvent::Knocking { name, .. } => Some(name.clone()),
                 _ => None,
             };
-            let (entries, view) = {
-                let mut st = s.state.lock().ok()?;
-                let e = st.apply(ev, crate::vault::items::unix_now());
-                (e, st.view())
-            };
-            if let Some(a) = &s.audit {
-                let _ = a.append_all(&entries);
-            }
+            let (view, accepted) = s_apply(s, ev)?;
             // Only a knock the state accepted (in the call, as host) makes a notification.
             if let (Some(name), Some(n)) = (knock_name, &s.on_knock)
-                && !entries.is_empty()
+                && accepted
             {
                 let text = if s.show_name && !name.is_empty() {
                     format!("{name} is waiting to be let into your video visit.")
@@ -233,6 +295,25 @@ async fn serve(mut sock: TcpStream, s: &Shared) -> Option<()> {
                 (n.0)(&text);
             }
             respond(&mut sock, 200, JSON, &[], &json(&view)).await;
+        }
+        ("GET", "devices") => {
+            let d = s
+                .devices_file
+                .as_deref()
+                .map(super::devices::load)
+                .unwrap_or_default();
+            respond(&mut sock, 200, JSON, &[], &json(&d)).await;
+        }
+        ("POST", "devices") => {
+            let saved = serde_json::from_slice::<super::devices::DeviceChoice>(&req.body)
+                .ok()
+                .filter(super::devices::DeviceChoice::is_valid)
+                .zip(s.devices_file.as_deref())
+                .map(|(d, f)| super::devices::save(f, &d).is_ok());
+            match saved {
+                Some(true) => respond(&mut sock, 200, JSON, &[], b"{\"ok\":true}").await,
+                _ => respond(&mut sock, 400, JSON, &[], b"{\"error\":\"not_saved\"}").await,
+            }
         }
         ("POST", "command") => {
             let cmd: Option<HostCommand> = serde_json::from_slice(&req.body).ok();

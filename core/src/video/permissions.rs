@@ -123,6 +123,7 @@ impl VisitOrigins {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test that cannot set up should stop there
 mod tests {
     use super::*;
 

@@ -296,7 +296,16 @@ async fn a_locked_session_hands_out_no_phi_until_the_same_clinician_signs_in_aga
     };
     refused(core.schedule_day(day.0, day.1).await.map(drop), "day view");
     refused(core.sync_now().await.map(drop), "sync");
-    refused(core.start_visit("1", None).await.map(drop), "visit");
+    refused(
+        core.start_visit(
+            "1",
+            None,
+            rounds_core::app::VisitWindowRequest::SystemBrowser,
+        )
+        .await
+        .map(drop),
+        "visit",
+    );
     assert!(core.visit_view().await.is_none());
     core.renew_session().await.expect("renewal behind the lock");
     assert_eq!(

@@ -31,6 +31,7 @@ import {
   type SignInMethod,
   type SignInRequest,
   type UiError_Serialize,
+  type VisitWindowKind,
 } from "./bindings";
 
 // The generated file offers each Rust type as sent (`_Serialize`) and as accepted
@@ -65,6 +66,7 @@ export type {
   SettingView,
   SignInRequest,
   UserSetting,
+  VisitWindowKind,
 };
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: UiError };
@@ -90,10 +92,11 @@ export interface Backend {
   scheduleDay(from: number, to: number): Promise<Outcome<DayView>>;
   /** Sync now ("Try now"); returns at once with the progress. */
   syncNow(): Promise<Outcome<SyncProgress>>;
-  /** Opens the visit window for a video appointment (ticket, security checks, page). */
-  startVisit(appointmentId: string): Promise<Outcome<null>>;
-  /** The same visit in the system browser (when this window cannot carry media). */
-  openVisitInBrowser(appointmentId: string): Promise<Outcome<null>>;
+  /** Opens the visit for a video appointment (ticket, security checks, page) in the best
+   * window here; says which. */
+  startVisit(appointmentId: string): Promise<Outcome<VisitWindowKind>>;
+  /** The same visit in the system browser. */
+  openVisitInBrowser(appointmentId: string): Promise<Outcome<VisitWindowKind>>;
   /** The running visit as the core follows it; null when none. */
   visitView(): Promise<Outcome<VisitView | null>>;
   endVisit(): Promise<Outcome<null>>;
@@ -169,7 +172,9 @@ export const tauriBackend: Backend = {
   profiles: () => commands.profiles(),
   scheduleDay: (from, to) => call(() => commands.scheduleDay(from, to)),
   syncNow: () => call(() => commands.syncNow()),
-  startVisit: (id) => call(() => commands.startVisit(id)),
+  // This webview's engine is the visit window's: whether it has WebRTC decides if the visit
+  // can run in Rounds' own window or needs the app window (Linux's WebKitGTK has none).
+  startVisit: (id) => call(() => commands.startVisit(id, typeof globalThis.RTCPeerConnection === "function")),
   openVisitInBrowser: (id) => call(() => commands.openVisitInBrowser(id)),
   visitView: () => call(() => commands.visitView()),
   endVisit: () => call(() => commands.endVisit()),

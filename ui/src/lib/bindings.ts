@@ -34,10 +34,14 @@ export const commands = {
 	scheduleDay: (from: number, to: number) => typedError<DayView_Serialize, UiError_Serialize>(__TAURI_INVOKE("schedule_day", { from, to })),
 	/**  "Try now": sync the schedule right away. */
 	syncNow: () => typedError<SyncProgress_Serialize, UiError_Serialize>(__TAURI_INVOKE("sync_now")),
-	/**  Starts the video visit of an appointment in Rounds' visit window. */
-	startVisit: (appointmentId: string) => typedError<null, UiError_Serialize>(__TAURI_INVOKE("start_visit", { appointmentId })),
-	/**  The same visit in the system browser (for webviews that cannot carry media). */
-	openVisitInBrowser: (appointmentId: string) => typedError<null, UiError_Serialize>(__TAURI_INVOKE("open_visit_in_browser", { appointmentId })),
+	/**
+	 *  Starts the video visit of an appointment in the best window here: Rounds' visit window
+	 *  when this webview can carry the call (`embedded_media`, from the main window: same
+	 *  engine), else the Chromium-family app window (Linux), else the default browser.
+	 */
+	startVisit: (appointmentId: string, embeddedMedia: boolean) => typedError<VisitWindowKind, UiError_Serialize>(__TAURI_INVOKE("start_visit", { appointmentId, embeddedMedia })),
+	/**  The same visit in the system browser ("Open in browser"). */
+	openVisitInBrowser: (appointmentId: string) => typedError<VisitWindowKind, UiError_Serialize>(__TAURI_INVOKE("open_visit_in_browser", { appointmentId })),
 	/**  The running visit as the core follows it (no token, no room). */
 	visitView: () => typedError<VisitView_Serialize | null, UiError_Serialize>(__TAURI_INVOKE("visit_view")),
 	endVisit: () => typedError<null, UiError_Serialize>(__TAURI_INVOKE("end_visit")),
@@ -626,6 +630,15 @@ export type VisitView_Serialize = {
 	/**  `"inProgress"` / `"done"` for the schedule row ([`VisitState::schedule_badge`]). */
 	badge: string | null,
 };
+
+/**  Where the visit opened, for the UI's words. */
+export type VisitWindowKind = 
+/**  Rounds' own visit window. */
+"embedded" | 
+/**  A Chrome/Chromium/Edge app window on a throwaway profile (Linux). */
+"appWindow" | 
+/**  The default browser. */
+"systemBrowser";
 
 /**
  *  One visit as the day view shows it. Times are unix seconds (UTC); the UI formats them in

@@ -231,11 +231,11 @@ export function mockBackend(over: {
         e2ee: "notSupported", lobby: false, passwordRequired: false, failure: null, mediaUnsupported: false,
         startedAt: null, endedAt: null, badge: null,
       };
-      return { ok: true, value: null };
+      return { ok: true, value: "embedded" };
     },
     async openVisitInBrowser(id) {
       this.visitCalls.push(`browser:${id}`);
-      return { ok: true, value: null };
+      return { ok: true, value: "systemBrowser" };
     },
     async visitView() {
       return { ok: true, value: this.visit };

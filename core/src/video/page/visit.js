@@ -76,6 +76,21 @@
       "Your organisation requires end-to-end encryption for video visits, and this window cannot provide it. Use \u201cOpen in browser\u201d in Rounds (Chrome, Edge or another browser that supports it).",
     );
   }
+  // Rounds' own device check first, where this window can carry a call at all.
+  const mediaCapable =
+    typeof window.RTCPeerConnection === "function" && typeof navigator.mediaDevices?.getUserMedia === "function";
+  let devices = null;
+  if (mediaCapable && window.RoundsDeviceCheck) {
+    $("status").textContent = "Check your camera and sound, then join.";
+    const remembered = await fetch("devices")
+      .then((r) => (r.ok ? r.json() : {}))
+      .catch(() => ({}));
+    devices = await window.RoundsDeviceCheck.run(remembered);
+    const labels = {};
+    for (const k of ["camera", "microphone", "speaker"]) if (devices[k]?.label) labels[k] = devices[k].label;
+    post("devices", labels).catch(() => {});
+    $("status").textContent = "Connecting to the clinic's video service…";
+  }
   await new Promise((resolve, reject) => {
     const s = document.createElement("script");
     s.src = `https://${ticket.domain}/external_api.js`;
@@ -97,6 +112,16 @@
     configOverwrite: { prejoinConfig: { enabled: true }, disableDeepLinking: true },
   });
   ticket.jwt = null;
+  // The devices chosen in the check; Jitsi matches them by label (ids differ per origin).
+  api.addListener("videoConferenceJoined", () => {
+    for (const [fn, d] of [
+      ["setVideoInputDevice", devices?.camera],
+      ["setAudioInputDevice", devices?.microphone],
+      ["setAudioOutputDevice", devices?.speaker],
+    ]) {
+      if (d?.label && typeof api[fn] === "function") api[fn](d.label, d.id);
+    }
+  });
   // Who is in the call (ids and names from the meeting itself), with Remove for the host.
   const people = new Map();
   let canHost = false;
