@@ -15,7 +15,7 @@ STAMP := target/.stamps
 # Debian packages: build (WebKitGTK 4.1 + friends) and headless test tools.
 APT_BUILD := build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev \
   libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev libdbus-1-dev
-APT_TEST := xvfb xauth imagemagick x11-utils xdotool webkit2gtk-driver gnome-keyring dbus \
+APT_TEST := chromium chromium-driver xvfb xauth imagemagick x11-utils xdotool webkit2gtk-driver gnome-keyring dbus \
   dbus-x11 libsecret-tools keyutils at-spi2-core openssl
 
 .PHONY: help setup setup-apt setup-node setup-driver ui build bindings lint test test-rust \

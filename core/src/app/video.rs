@@ -61,6 +61,13 @@ fn pem(der: &[u8]) -> String {
     out + "-----END CERTIFICATE-----\n"
 }
 
+/// Debug builds only: `ROUNDS_VISIT_WINDOW=embedded` keeps the visit in Rounds' own window
+/// even where it cannot carry media, so the end-to-end tests still drive the IFrame API in the
+/// embedded view (the path Windows and macOS run) on Linux. Release builds never read it.
+fn embedded_forced() -> bool {
+    cfg!(debug_assertions) && std::env::var_os("ROUNDS_VISIT_WINDOW").is_some_and(|v| v == "embedded")
+}
+
 /// The running visit: one at a time.
 pub(super) struct RunningVisit {
     page: VisitPage,
@@ -152,7 +159,7 @@ impl Core {
                 let path = std::env::var_os("PATH");
                 let browser =
                     window::find_browser(policy.video.browser_path.as_deref(), path.as_deref());
-                window::choose(embedded_media, mode, browser)
+                window::choose(embedded_media || embedded_forced(), mode, browser)
             }
         };
         let t2 = std::time::Instant::now();

@@ -6,6 +6,7 @@
 //! handed over through a policy file the way hospital IT would.
 
 pub mod authenticator;
+pub mod chromium;
 pub mod scan;
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
@@ -271,6 +272,9 @@ pub struct Options {
     /// The watchdog's limit for a test that must wait (the idle lock's minute), instead of
     /// the default two minutes.
     pub timeout: Option<Duration>,
+    /// The visit opens where the app decides (the Chromium app window on Linux) instead of
+    /// the embedded view that most visit tests drive (`ROUNDS_VISIT_WINDOW=embedded`).
+    pub auto_visit_window: bool,
 }
 
 pub struct Harness {
@@ -366,6 +370,14 @@ impl Harness {
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("ROUNDS_POLICY_FILE", &policy_path)
             .env("BROWSER", &browser)
+            .env(
+                "ROUNDS_VISIT_WINDOW",
+                if opts.auto_visit_window {
+                    "auto"
+                } else {
+                    "embedded"
+                },
+            )
             .env_remove("WAYLAND_DISPLAY")
             .stdout(driver_log.try_clone()?)
             .stderr(driver_log);

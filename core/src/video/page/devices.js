@@ -31,6 +31,8 @@ window.RoundsDeviceCheck = (() => {
   async function run(remembered) {
     const box = $("devices");
     box.hidden = false;
+    // Visit controls mean nothing before joining.
+    $("controls").hidden = true;
     const state = { camera: null, microphone: null, speaker: null, problems: {} };
     let stream = null;
     let audio = null;
@@ -69,6 +71,11 @@ window.RoundsDeviceCheck = (() => {
       const track = stream?.getAudioTracks()[0];
       if (!track) return;
       audio = new AudioContext();
+      // Chromium starts an AudioContext suspended until the first click or key press here.
+      audio.resume().catch(() => {});
+      const wake = () => audio?.resume().catch(() => {});
+      box.addEventListener("pointerdown", wake, { once: true });
+      box.addEventListener("keydown", wake, { once: true });
       const an = audio.createAnalyser();
       an.fftSize = 512;
       audio.createMediaStreamSource(new MediaStream([track])).connect(an);
@@ -144,6 +151,7 @@ window.RoundsDeviceCheck = (() => {
     await new Promise((resolve) => $("dev-join").addEventListener("click", resolve, { once: true }));
     stop();
     box.hidden = true;
+    $("controls").hidden = false;
     return {
       camera: state.camera,
       microphone: state.microphone,
