@@ -171,9 +171,10 @@
   api.addListener("participantRoleChanged", (d) => {
     // The host's lobby goes on as soon as Jitsi makes us moderator (policy: on by default).
     if (d && d.role === "moderator" && ticket.lobby) run({ lockRoom: true });
+    // E2EE on by default: only a moderator in the call may turn it on for the room.
+    if (d && d.role === "moderator" && ticket.e2eeAllowed && e2eeCapable) run({ toggleE2ee: true });
   });
   await report("e2ee", { state: !ticket.e2eeAllowed ? "offByPolicy" : e2eeCapable ? "on" : "notSupported" });
-  if (ticket.e2eeAllowed && e2eeCapable) run({ toggleE2ee: true });
   if (typeof window.RTCPeerConnection !== "function") {
     await report("mediaUnsupported");
     problem("This window cannot carry video on this computer. Use \u201cOpen in browser\u201d in Rounds.");
