@@ -56,6 +56,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/control/jitsi/appointment/{id}", get(room_for_appointment))
         .route("/control/jitsi/rooms/{room}", get(get_room))
         .route("/control/jitsi/rooms/{room}/events", post(push_event))
+        .route(
+            "/control/jitsi/rooms/{room}/patient-link",
+            post(crate::jitsi_media::patient_link),
+        )
+        .route(
+            "/control/jitsi/rooms/{room}/host-link",
+            post(crate::jitsi_media::host_link),
+        )
         .route("/control/jitsi/rooms/{room}/{action}", post(room_action))
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such control endpoint") })
         .with_state(state)

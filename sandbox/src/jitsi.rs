@@ -4,7 +4,8 @@
 //! the iframe loads, and a long-poll event feed the meeting page reads. The control API pushes
 //! events (lobby knocks, joins, leaves, end of meeting) into a room's feed.
 //!
-//! No media flows: the page is a stand-in for the conference UI, not a conference.
+//! Media: the page carries real audio/video peer to peer (WebRTC on loopback) when the browser
+//! can; signalling, stats and participant pages live in [`crate::jitsi_media`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,8 +37,12 @@ pub struct Room {
     pub lobby: bool,
     pub password: Option<String>,
     pub ended: bool,
-    /// Whether a meeting page has loaded (local participant joined).
+    /// Whether a moderator's meeting page has loaded (local participant joined).
     pub joined: bool,
+    /// Set by the `toggleE2EE` command: media pages encrypt frames end to end.
+    pub e2ee: bool,
+    /// Signalling queue and media stats of the pages.
+    pub media: crate::jitsi_media::MediaState,
     notify: Arc<Notify>,
 }
 
@@ -75,7 +80,7 @@ impl Rooms {
             "lobby": r.lobby, "password_set": r.password.is_some(),
             "participants": r.participants.iter().map(|(id, n)| json!({"id": id, "displayName": n})).collect::<Vec<_>>(),
             "knocking": r.knocking.iter().map(|(id, n)| json!({"id": id, "name": n})).collect::<Vec<_>>(),
-            "commands": r.commands, "events": r.events,
+            "commands": r.commands, "events": r.events, "e2ee": r.e2ee, "media": r.media.stats,
         }))
     }
 }
@@ -153,8 +158,18 @@ fn command(rooms: &mut Rooms, room: &str, name: &str, args: &[Value]) {
             let id = arg_str(0).unwrap_or_default();
             let approved = args.get(1).and_then(Value::as_bool).unwrap_or(false);
             let who = rooms.ensure(room, "").knocking.remove(&id);
-            if let (true, Some(who)) = (approved, who) {
-                let _ = act(rooms, room, "join", &[json!(id), json!(who)]);
+            match (approved, who) {
+                (true, Some(who)) => {
+                    let _ = act(rooms, room, "join", &[json!(id), json!(who)]);
+                }
+                // The knocker's page learns it through the signalling channel (not an event).
+                (false, Some(_)) => {
+                    rooms
+                        .ensure(room, "")
+                        .media
+                        .signal("sandbox", &id, "denied", json!({}));
+                }
+                _ => {}
             }
         }
         "kickParticipant" => {
@@ -180,7 +195,13 @@ fn command(rooms: &mut Rooms, room: &str, name: &str, args: &[Value]) {
             rooms.ensure(room, "").lobby = args.first().and_then(Value::as_bool).unwrap_or(false)
         }
         "password" => rooms.ensure(room, "").password = arg_str(0),
-        _ => {} // muteEveryone, toggleE2EE, setMediaEncryptionKey, ...: recorded only
+        "toggleE2EE" => {
+            let r = rooms.ensure(room, "");
+            r.e2ee = args.first().and_then(Value::as_bool).unwrap_or(false);
+            r.media.notify.notify_waiters();
+        }
+        // muteEveryone, setMediaEncryptionKey, device choices (handled in the page), ...: recorded only
+        _ => {}
     }
 }
 
@@ -199,6 +220,30 @@ pub struct MeetingQuery {
     jwt: Option<String>,
 }
 
+/// Whether `room` is a room name the sandbox serves (`appt-[a-z0-9-]+`).
+pub fn valid_room(room: &str) -> bool {
+    room.starts_with("appt-")
+        && room
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Checks a Jitsi JWT as Prosody would (signature, room, exp/nbf); returns the claims.
+pub fn check_jwt(st: &AppState, room: &str, jwt: &str) -> Result<Value, &'static str> {
+    let now = st.now().unix_timestamp();
+    match crate::jwt::verify_hs256(jwt, &st.keys.jitsi_secret) {
+        None => Err("conference.connectionError.notAllowed: missing or invalid token"),
+        Some(c) if c.get("room").and_then(Value::as_str) != Some(room) => {
+            Err("token is for another room")
+        }
+        Some(c) if c.get("exp").and_then(Value::as_i64).unwrap_or(0) <= now => Err("token expired"),
+        Some(c) if c.get("nbf").and_then(Value::as_i64).unwrap_or(0) > now => {
+            Err("token not yet valid")
+        }
+        Some(c) => Ok(c),
+    }
+}
+
 /// `GET /{room}?jwt=...`: the conference page inside the iframe. Checks the JWT as Prosody
 /// would (signature, room, exp/nbf) and reports a fatal `errorOccurred` when it fails.
 pub async fn meeting_page(
@@ -206,31 +251,12 @@ pub async fn meeting_page(
     Path(room): Path<String>,
     Query(q): Query<MeetingQuery>,
 ) -> Response {
-    if !room.starts_with("appt-")
-        || !room
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if !valid_room(&room) {
         return oauth_error(StatusCode::NOT_FOUND, "not_found", "No such endpoint", None);
     }
-    let now = st.now().unix_timestamp();
-    let claims = q
-        .jwt
-        .as_deref()
-        .and_then(|t| crate::jwt::verify_hs256(t, &st.keys.jitsi_secret));
-    let error = match &claims {
-        None => Some("conference.connectionError.notAllowed: missing or invalid token"),
-        Some(c) if c.get("room").and_then(Value::as_str) != Some(room.as_str()) => {
-            Some("token is for another room")
-        }
-        Some(c) if c.get("exp").and_then(Value::as_i64).unwrap_or(0) <= now => {
-            Some("token expired")
-        }
-        Some(c) if c.get("nbf").and_then(Value::as_i64).unwrap_or(0) > now => {
-            Some("token not yet valid")
-        }
-        _ => None,
-    };
+    let checked = check_jwt(&st, &room, q.jwt.as_deref().unwrap_or(""));
+    let error = checked.as_ref().err().copied();
+    let claims = checked.ok();
     let user = claims
         .as_ref()
         .and_then(|c| c.pointer("/context/user").cloned())
@@ -239,10 +265,16 @@ pub async fn meeting_page(
         .as_ref()
         .and_then(|c| c.get("moderator").and_then(Value::as_bool))
         .unwrap_or(false);
-    let (since, participants) = {
+    // A participant (patient) page is the participant of the JWT: its id is the one its
+    // knock/join events carry. A moderator's page gets a fresh endpoint id, as in Jitsi.
+    let local_id = match claims.as_ref().and_then(|c| c.pointer("/context/user/id")) {
+        Some(Value::String(id)) if !moderator && !id.is_empty() => id.clone(),
+        _ => util::b64url(&util::random_bytes(4)),
+    };
+    let (since, participants, signal_since) = {
         let mut rooms = st.rooms.lock().expect("rooms lock");
         let r = rooms.ensure(&room, "");
-        if error.is_none() {
+        if error.is_none() && moderator {
             r.joined = true;
         }
         let p: Vec<Value> = r
@@ -250,12 +282,12 @@ pub async fn meeting_page(
             .iter()
             .map(|(id, n)| json!({"id": id, "displayName": n}))
             .collect();
-        (r.events.len(), p)
+        (r.events.len(), p, r.media.next() - 1)
     };
     let cfg = json!({
         "since": since, "participants": participants,
         "room": room, "error": error, "moderator": moderator,
-        "localId": util::b64url(&util::random_bytes(4)),
+        "localId": local_id, "signalSince": signal_since,
         "displayName": user.get("name").cloned().unwrap_or(json!("")),
         "avatarURL": user.get("avatar").cloned().unwrap_or(json!("")),
     });

@@ -13,6 +13,7 @@ pub mod control;
 pub mod faults;
 pub mod fhir;
 pub mod jitsi;
+pub mod jitsi_media;
 pub mod jwt;
 pub mod login;
 pub mod oauth;
@@ -224,6 +225,20 @@ pub fn clinic_router(state: Arc<AppState>) -> Router {
         .route("/external_api.js", get(jitsi::external_api_js))
         .route("/_sandbox/jitsi/{room}/events", get(jitsi::poll_events))
         .route("/_sandbox/jitsi/{room}/commands", post(jitsi::post_command))
+        .route("/_sandbox/jitsi/media.js", get(jitsi_media::media_js))
+        .route("/_sandbox/jitsi/e2ee-worker.js", get(jitsi_media::e2ee_js))
+        .route(
+            "/_sandbox/jitsi/{room}/signal",
+            get(jitsi_media::poll_signals).post(jitsi_media::post_signal),
+        )
+        .route(
+            "/_sandbox/jitsi/{room}/media",
+            post(jitsi_media::post_media),
+        )
+        .route(
+            "/_sandbox/jitsi/{room}/presence",
+            post(jitsi_media::post_presence),
+        )
         .route("/{room}", get(jitsi::meeting_page))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
