@@ -5,6 +5,7 @@ mod browser;
 mod commands;
 mod error;
 mod lock;
+mod media_grant;
 mod notify;
 mod visit;
 

@@ -30,12 +30,20 @@ fn open(app: &AppHandle, visit: VisitOpen) -> Result<(), String> {
     }
     // Blank first: the settings and the certificate must be in place before the page loads.
     let blank = WebviewUrl::External("about:blank".parse().map_err(|e| format!("{e}"))?);
-    let w = WebviewWindowBuilder::new(app, LABEL, blank)
+    // Camera and microphone only for the visit page and the verified Jitsi origin: no
+    // origins (not what Rounds makes) means nothing is granted.
+    let origins = visit
+        .origins
+        .clone()
+        .ok_or("the visit page is not a loopback page")?;
+    let b = WebviewWindowBuilder::new(app, LABEL, blank)
         .title("Rounds · video visit")
         .inner_size(1100.0, 760.0)
-        .min_inner_size(640.0, 480.0)
+        .min_inner_size(640.0, 480.0);
+    let w = crate::media_grant::builder(b, &origins)
         .build()
         .map_err(|e| e.to_string())?;
+    crate::media_grant::install(&w, origins)?;
     #[cfg(target_os = "linux")]
     {
         let (host, pem) = (visit.host.clone(), visit.leaf_pem.clone());

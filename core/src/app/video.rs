@@ -65,7 +65,8 @@ fn pem(der: &[u8]) -> String {
 /// even where it cannot carry media, so the end-to-end tests still drive the IFrame API in the
 /// embedded view (the path Windows and macOS run) on Linux. Release builds never read it.
 fn embedded_forced() -> bool {
-    cfg!(debug_assertions) && std::env::var_os("ROUNDS_VISIT_WINDOW").is_some_and(|v| v == "embedded")
+    cfg!(debug_assertions)
+        && std::env::var_os("ROUNDS_VISIT_WINDOW").is_some_and(|v| v == "embedded")
 }
 
 /// The running visit: one at a time.

@@ -485,6 +485,7 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
                 move |t: &str| n.lock().expect("notices").push(t.to_string())
             }))),
             show_name: false,
+            devices_file: Some(dir.join("devices.json")),
         },
         Some(audit.clone()),
     )

@@ -192,11 +192,17 @@ async fn a_real_call_with_sound_and_picture_through_the_linux_visit_window() -> 
     };
     let device_check = clicked.elapsed();
     let problem = v.find(Locator::Css("#dev-problem")).await?.text().await?;
-    assert_eq!(
-        ready.attr("data-ready").await?.as_deref(),
-        Some("yes"),
-        "the device check found a problem: {problem}"
-    );
+    // With no devices (the fault demonstration) the clinician joins anyway: the media
+    // checks below must then fail.
+    if fake_media {
+        assert_eq!(
+            ready.attr("data-ready").await?.as_deref(),
+            Some("yes"),
+            "the device check found a problem: {problem}"
+        );
+    } else {
+        println!("call: device check said: {problem}");
+    }
     let cams = v
         .execute(
             "return [...document.querySelectorAll('#dev-camera option')].map(o=>o.textContent)",
@@ -381,7 +387,7 @@ async fn a_real_call_with_sound_and_picture_through_the_linux_visit_window() -> 
                 .unwrap_or_default(),
         ),
     ];
-    let hits = rounds_e2e::scan::scan(&[h.home.clone()], &secrets);
+    let hits = rounds_e2e::scan::scan(std::slice::from_ref(&h.home), &secrets);
     assert!(hits.is_empty(), "left on disk after the visit: {hits:?}");
     h.stop().await
 }

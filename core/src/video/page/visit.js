@@ -18,6 +18,7 @@
     $("problem").hidden = false;
   };
   let api = null;
+  let hostReady = false;
 
   function show(view) {
     if (!view) return;
@@ -30,6 +31,13 @@
     };
     $("status").textContent = words[view.phase] ?? "";
     for (const b of document.querySelectorAll("[data-host]")) b.hidden = !view.canHost;
+    // Once the core itself says we host (it has seen Jitsi make us moderator): the lobby on
+    // (policy: on by default) and E2EE on where this window can; earlier the core refuses both.
+    if (view.canHost && !hostReady && api) {
+      hostReady = true;
+      if (ticket.lobby) run({ lockRoom: true });
+      if (ticket.e2eeAllowed && e2eeCapable) run({ toggleE2ee: true });
+    }
     const k = $("knocking");
     k.replaceChildren();
     for (const p of view.knocking ?? []) {
@@ -168,12 +176,6 @@
   ]) {
     api.addListener(name, (data) => report(name, data));
   }
-  api.addListener("participantRoleChanged", (d) => {
-    // The host's lobby goes on as soon as Jitsi makes us moderator (policy: on by default).
-    if (d && d.role === "moderator" && ticket.lobby) run({ lockRoom: true });
-    // E2EE on by default: only a moderator in the call may turn it on for the room.
-    if (d && d.role === "moderator" && ticket.e2eeAllowed && e2eeCapable) run({ toggleE2ee: true });
-  });
   await report("e2ee", { state: !ticket.e2eeAllowed ? "offByPolicy" : e2eeCapable ? "on" : "notSupported" });
   if (typeof window.RTCPeerConnection !== "function") {
     await report("mediaUnsupported");
