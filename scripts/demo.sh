@@ -20,9 +20,18 @@ pids+=("$SB_PID")
 read -r READY <&"${SB[0]}"
 BASE=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["base_url"])' "$READY")
 CA=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ca_pem"])' "$READY")
+# The visit window is Chromium's app window. Chromium will not start as root without
+# --no-sandbox, and the demo machine has no camera: as root, a wrapper adds both (a real
+# clinician's account needs neither).
+VIDEO=""
+if [ "$(id -u)" = 0 ] && [ -x /usr/bin/chromium ]; then
+  printf '#!/bin/sh\nexec /usr/bin/chromium --no-sandbox --use-fake-device-for-media-stream "$@"\n' >"$DEMO/chromium-demo.sh"
+  chmod 755 "$DEMO/chromium-demo.sh"
+  VIDEO=", \"video\": {\"browser_path\": \"$DEMO/chromium-demo.sh\"}"
+fi
 cat >"$DEMO/policy.json" <<JSON
 {"mandatory": {"clinic": {"servers": [{"url": "$BASE", "site": "default", "display_name": "Sandbox Clinic"}]},
-               "network": {"ca_bundle": "$CA"}},
+               "network": {"ca_bundle": "$CA"}$VIDEO},
  "recommended": {"session": {"idle_lock_minutes": 15}}}
 JSON
 sleep 0.3
