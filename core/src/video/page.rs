@@ -74,9 +74,24 @@ pub struct PageHandle {
 
 impl PageHandle {
     /// The window closed under the visit: the visit is over for this computer (as Jitsi's
-    /// `readyToClose`), and the page stops so its one-time ticket can never be fetched.
+    /// `readyToClose`; a failed load if it never fetched its ticket), and the page stops so the
+    /// one-time ticket can never be fetched.
     pub fn window_closed(&self) {
-        s_apply(&self.shared, VisitEvent::ReadyToClose);
+        // Gone before the page even took its ticket (the browser would not start): the visit
+        // failed to load, so the main window offers the default browser instead.
+        let never_loaded = self
+            .shared
+            .ticket
+            .lock()
+            .map(|t| t.is_some())
+            .unwrap_or(false);
+        let ev = if never_loaded {
+            tracing::warn!("visit window closed before the visit page loaded");
+            VisitEvent::LoadFailed
+        } else {
+            VisitEvent::ReadyToClose
+        };
+        s_apply(&self.shared, ev);
         if let Some(s) = self.stop.lock().ok().and_then(|mut s| s.take()) {
             let _ = s.send(());
         }

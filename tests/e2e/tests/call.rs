@@ -391,3 +391,44 @@ async fn a_real_call_with_sound_and_picture_through_the_linux_visit_window() -> 
     assert!(hits.is_empty(), "left on disk after the visit: {hits:?}");
     h.stop().await
 }
+
+/// A visit window that will not start (a broken browser install): the visit is not silently
+/// "ended"; the main window says it could not continue and offers the default browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_window_that_will_not_start_offers_the_default_browser() -> Result<()> {
+    let dir = tempfile::Builder::new().prefix("rounds-call-").tempdir()?;
+    let broken = dir.path().join("broken-browser.sh");
+    std::fs::write(&broken, "#!/bin/sh\necho 'cannot start' >&2\nexit 1\n")?;
+    std::fs::set_permissions(&broken, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    let h = Harness::start_with(Options {
+        policy: Some(Box::new(move |s| {
+            let mut p = rounds_e2e::default_policy(s);
+            p["mandatory"]["video"] = json!({"browser_path": broken});
+            p
+        })),
+        auto_visit_window: true,
+        ..Options::default()
+    })
+    .await?;
+    h.sign_in_demo("drsmith").await?;
+    h.wait_for("[data-visit] button.primary").await?;
+    h.client
+        .find(Locator::Css("[data-visit] button.primary"))
+        .await?
+        .click()
+        .await?;
+    h.wait_attr("[data-testid=visit-strip]", "data-phase", "failed")
+        .await?;
+    let offer = h
+        .wait_for("[data-testid=visit-strip] button.secondary")
+        .await?
+        .text()
+        .await?;
+    assert_eq!(offer, "Open in browser");
+    let profiles = h.home.join(".local/share/rounds/visit-window");
+    assert!(
+        std::fs::read_dir(&profiles).map_or(true, |mut d| d.next().is_none()),
+        "a profile was left behind"
+    );
+    h.stop().await
+}
