@@ -245,9 +245,4 @@ impl Core {
             tracing::info!("visit page stopped");
         }
     }
-
-    /// The app window's browser process (its process group), for footprint measurements.
-    pub async fn visit_window_pid(&self) -> Option<u32> {
-        self.visit.lock().await.as_ref()?.window.as_ref()?.pid()
-    }
 }

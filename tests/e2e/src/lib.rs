@@ -7,6 +7,7 @@
 
 pub mod authenticator;
 pub mod chromium;
+pub mod procs;
 pub mod scan;
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};

@@ -8,53 +8,9 @@
 
 use fantoccini::Locator;
 use fantoccini::wd::WindowHandle;
+use rounds_e2e::procs::tree_pss_mib;
 use rounds_e2e::{Harness, Result};
 use serde_json::json;
-
-/// PSS (MiB) of the app and every process under it (WebKit's web and network processes).
-fn tree_pss_mib(roots: &[u32]) -> f64 {
-    let parent = |pid: u32| -> Option<u32> {
-        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        s.rsplit(')')
-            .next()?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    };
-    let all: Vec<u32> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse().ok())
-        .collect();
-    let in_tree = |mut p: u32| {
-        for _ in 0..16 {
-            if roots.contains(&p) {
-                return true;
-            }
-            match parent(p) {
-                Some(q) if q > 1 => p = q,
-                _ => return false,
-            }
-        }
-        false
-    };
-    let kib: u64 = all
-        .into_iter()
-        .filter(|p| in_tree(*p))
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
-        .filter_map(|t| {
-            t.lines()
-                .find(|l| l.starts_with("Pss:"))?
-                .split_whitespace()
-                .nth(1)?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum();
-    kib as f64 / 1024.0
-}
 
 /// The "Start visit" button of the video visit starting nearest to now (the demo's in 5 min).
 const PICK_NEXT_VISIT: &str = r#"
