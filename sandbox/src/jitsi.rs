@@ -254,17 +254,28 @@ pub async fn meeting_page(
     if !valid_room(&room) {
         return oauth_error(StatusCode::NOT_FOUND, "not_found", "No such endpoint", None);
     }
-    let checked = check_jwt(&st, &room, q.jwt.as_deref().unwrap_or(""));
+    let open = st.config().jitsi_open_rooms && q.jwt.is_none();
+    let checked = match open {
+        true => Ok(json!({})),
+        false => check_jwt(&st, &room, q.jwt.as_deref().unwrap_or("")),
+    };
     let error = checked.as_ref().err().copied();
     let claims = checked.ok();
     let user = claims
         .as_ref()
         .and_then(|c| c.pointer("/context/user").cloned())
         .unwrap_or(json!({}));
-    let moderator = claims
-        .as_ref()
-        .and_then(|c| c.get("moderator").and_then(Value::as_bool))
-        .unwrap_or(false);
+    let moderator = match open {
+        // As stock Jitsi: whoever opens the room first hosts it.
+        true => {
+            let rooms = st.rooms.lock().expect("rooms lock");
+            rooms.rooms.get(&room).is_none_or(|r| !r.joined)
+        }
+        false => claims
+            .as_ref()
+            .and_then(|c| c.get("moderator").and_then(Value::as_bool))
+            .unwrap_or(false),
+    };
     // A participant (patient) page is the participant of the JWT: its id is the one its
     // knock/join events carry. A moderator's page gets a fresh endpoint id, as in Jitsi.
     let local_id = match claims.as_ref().and_then(|c| c.pointer("/context/user/id")) {

@@ -52,6 +52,11 @@ pub struct Config {
     pub otp_lock_seconds: i64,
     /// Access-token lifetime, seconds (OpenEMR: 3600).
     pub access_token_seconds: i64,
+    /// Stock Jitsi without token authentication (its default install): a room opens to anyone
+    /// with its link and no JWT; the first one in becomes moderator. A JWT, when one comes,
+    /// is still checked.
+    #[serde(default)]
+    pub jitsi_open_rooms: bool,
 }
 
 impl Default for Config {
@@ -62,6 +67,7 @@ impl Default for Config {
             auto_enable_clients: true,
             otp_lock_seconds: 900,
             access_token_seconds: 3600,
+            jitsi_open_rooms: false,
         }
     }
 }

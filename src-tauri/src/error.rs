@@ -310,7 +310,7 @@ fn video(v: rounds_core::video::VideoError) -> UiError {
         ),
         V::NotOffered => UiError::new(
             C::NotAvailable,
-            "Your clinic's server does not offer video visits. Ask IT.",
+            "This visit has no video link Rounds may open, and your clinic's server has no video service. Ask IT.",
         ),
         V::SignInAgain | V::Auth(_) => UiError::new(
             C::SessionExpired,
@@ -319,6 +319,18 @@ fn video(v: rounds_core::video::VideoError) -> UiError {
         V::Untrusted { .. } => UiError::new(
             C::CertificateRejected,
             "The clinic's video service failed Rounds' security checks, so the visit was not opened. Tell IT.",
+        ),
+        V::DomainNotAllowed { domain } => UiError::new(
+            C::NotAvailable,
+            format!(
+                "This visit's video link goes to {domain}, which your organisation has not approved for video visits, so it was not opened. Ask IT to allow that server, or contact the patient another way."
+            ),
+        ),
+        V::BadLink(problem) => UiError::new(
+            C::ServerError,
+            format!(
+                "This visit cannot be opened: {problem}. Ask the clinic to correct the appointment."
+            ),
         ),
         V::Net(n) => net(n),
         V::ServerBusy { .. } | V::Server { .. } | V::BadAnswer { .. } => UiError::new(

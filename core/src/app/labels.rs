@@ -20,6 +20,8 @@ pub fn label(key: &str) -> String {
         "video.e2ee_required" => "End-to-end encryption required for visits",
         "video.linux_window" => "Window for video visits (Linux)",
         "video.browser_path" => "Browser for the visit window (Linux)",
+        "video.allowed_domains" => "Video servers visits may open",
+        "video.links_in_text" => "Visit links read from appointment notes",
         "notifications.content" => "What notifications may show",
         "notifications.sound" => "Notification sound",
         "updates.mode" => "Updates",

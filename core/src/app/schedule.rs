@@ -83,7 +83,9 @@ impl Core {
     }
 
     /// Opens the active profile's cache and starts its background sync, once per session.
-    async fn schedule(&self) -> Result<(Arc<Syncer>, Option<String>, Option<String>), CoreError> {
+    pub(super) async fn schedule(
+        &self,
+    ) -> Result<(Arc<Syncer>, Option<String>, Option<String>), CoreError> {
         let acct = self.account(None)?;
         let mut slot = self.schedule.lock().await;
         if let Some(r) = slot.as_ref().filter(|r| r.profile == acct.profile) {
@@ -142,10 +144,19 @@ impl Core {
             ));
         }
         let (syncer, practitioner, notice) = self.schedule().await?;
-        let visits = syncer
+        let mut visits = syncer
             .cache()
             .day(from, to, practitioner.as_deref())
             .await?;
+        // A link typed into a note makes a video visit only where IT says the clinic does that.
+        if self.effective().video.links_in_text {
+            for v in visits
+                .iter_mut()
+                .filter(|v| v.link.is_some_and(|l| l.is_text()))
+            {
+                v.video = true;
+            }
+        }
         let mut sync = syncer.progress().borrow().clone();
         if sync.last_synced.is_none() {
             sync.last_synced = syncer.cache().last_synced().await.ok().flatten();

@@ -110,14 +110,23 @@ impl Core {
         let tokens = self.session_tokens(&acct)?;
         let now = unix_now();
         let t0 = std::time::Instant::now();
-        let ticket =
-            match video::join(&self.net, &tokens, &acct.server, &acct.site, appointment_id).await {
-                Ok(t) => t,
-                Err(e) => {
-                    self.audit_all(&[e.audit_entry(appointment_id, now)]);
-                    return Err(e.into());
-                }
-            };
+        let policy = self.effective();
+        let joined = video::join(&self.net, &tokens, &acct.server, &acct.site, appointment_id)
+            .await
+            .and_then(|t| video::link::check_ticket(&t, &policy.video).map(|()| t));
+        let ticket = match joined {
+            Ok(t) => Ok(t),
+            // No telehealth service (a stock FHIR server): the Appointment's own link.
+            Err(VideoError::NotOffered) => self.link_ticket(appointment_id, &policy).await,
+            Err(e) => Err(e),
+        };
+        let ticket = match ticket {
+            Ok(t) => t,
+            Err(e) => {
+                self.audit_all(&[e.audit_entry(appointment_id, now)]);
+                return Err(e.into());
+            }
+        };
         self.audit_all(&[ticket.audit_entry(now)]);
         let server_ms = t0.elapsed().as_millis();
         let t1 = std::time::Instant::now();
@@ -131,7 +140,6 @@ impl Core {
             self.audit_all(&[e.audit_entry(appointment_id, now)]);
             return Err(e.into());
         }
-        let policy = self.effective();
         let content = policy.notifications.content;
         let opts = PageOptions {
             display_name: acct.username.clone(),
@@ -219,6 +227,33 @@ impl Core {
             "visit page started"
         );
         Ok(open)
+    }
+
+    /// A ticket from the cached Appointment's link (video::link decides what policy allows).
+    async fn link_ticket(
+        &self,
+        appointment_id: &str,
+        policy: &crate::policy::Effective,
+    ) -> Result<video::JoinTicket, VideoError> {
+        let found = match self.schedule().await {
+            Ok((syncer, _, _)) => syncer
+                .cache()
+                .visit_link(appointment_id)
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        let (link, end) = found.map_or((None, 0), |(l, e)| (Some(l), e));
+        let t = video::link::ticket_from_link(appointment_id, link.as_ref(), end, &policy.video);
+        if let Ok(t) = &t {
+            tracing::info!(
+                appointment = appointment_id,
+                domain = t.domain(),
+                "video visit from the appointment's own link"
+            );
+        }
+        t
     }
 
     /// The running (or last) visit as the main window shows it; nothing while locked (the

@@ -12,6 +12,7 @@
 
 pub mod classify;
 pub mod credential;
+pub mod host;
 pub mod limits;
 pub mod probe;
 pub mod verify;

@@ -116,6 +116,13 @@ settings_tree! {
         /// The Chromium-family browser for the app window (absolute path); unset = the first
         /// of Chrome, Chromium, Edge found on PATH.
         browser_path: Option<PathBuf> = None,
+        /// Jitsi servers a visit may open: `host` or `host:port`, `*.example.org` for its
+        /// subdomains. Empty: only the server the clinic's telehealth service names, and
+        /// links written in appointments are refused. When set, it binds that service too.
+        allowed_domains: Vec<String> = Vec::new(),
+        /// The clinic writes visit links into the appointment's comment or patient
+        /// instruction (not only the FHIR `virtualService`): read them there too.
+        links_in_text: bool = false,
     }
     /// Desktop notifications (they can show on a locked or shared screen).
     notifications: NotificationSettings / NotificationEffective {
@@ -270,6 +277,11 @@ impl Settings {
                 p.display()
             ));
         }
+        if let Some(v) = &self.video {
+            for d in v.allowed_domains.iter().flatten() {
+                check_domain_rule(d).map_err(|e| format!("video.allowed_domains: {e}"))?;
+            }
+        }
         if let Some(u) = &self.updates {
             if let Some(Some(v)) = &u.pinned_version
                 && !is_version(v)
@@ -317,6 +329,17 @@ fn check_pin(pin: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("pin `{pin}` is not base64 of a SHA-256 hash"))
+    }
+}
+
+/// `host`, `host:port` or `*.host` (lower case, as Rounds compares them).
+fn check_domain_rule(d: &str) -> Result<(), String> {
+    let bare = d.strip_prefix("*.").unwrap_or(d);
+    match crate::net::host::host_port(bare) {
+        Some(h) if h == bare && !bare.contains('*') => Ok(()),
+        _ => Err(format!(
+            "`{d}` must be a lower-case host, host:port or *.domain (no scheme, no path)"
+        )),
     }
 }
 

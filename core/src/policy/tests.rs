@@ -17,6 +17,21 @@ fn user(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
 }
 
 #[test]
+fn video_allow_list_forms_are_accepted() {
+    let (_d, p) = policy(
+        r#"{"mandatory": {"video": {"allowed_domains": ["meet.example.org", "*.video.example.net", "127.0.0.1:8443"], "links_in_text": true}}}"#,
+    );
+    let r = p.resolve(&BTreeMap::new());
+    assert_eq!(
+        r.effective.video.allowed_domains.len(),
+        3,
+        "{:?}",
+        p.reports()
+    );
+    assert!(r.effective.video.links_in_text);
+}
+
+#[test]
 fn no_policy_means_secure_defaults_from_default_origin() {
     let p = Policy::from_file("/nonexistent/rounds/policy.json");
     assert!(!p.managed());
@@ -123,6 +138,22 @@ fn bad_documents_are_rejected_whole_and_say_why() {
         (
             r#"{"mandatory": {"updates": {"mode": "pinned"}}}"#,
             "pinned_version",
+        ),
+        (
+            r#"{"mandatory": {"video": {"allowed_domains": ["https://meet.example.org"]}}}"#,
+            "allowed_domains",
+        ),
+        (
+            r#"{"mandatory": {"video": {"allowed_domains": ["Meet.Example.org"]}}}"#,
+            "lower-case",
+        ),
+        (
+            r#"{"mandatory": {"video": {"allowed_domains": ["*"]}}}"#,
+            "allowed_domains",
+        ),
+        (
+            r#"{"mandatory": {"video": {"allowed_domains": ["meet.example.org/room"]}}}"#,
+            "allowed_domains",
         ),
         (r#"{"policies": {}}"#, "policies"),
     ] {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::instant::parse_instant;
+use super::link::{self, LinkSource, VisitLink};
 
 /// Longest comment kept (characters); the rest is cut, not refused.
 pub const MAX_COMMENT_CHARS: usize = 2000;
@@ -103,6 +104,9 @@ pub struct Appointment {
     /// against these, whatever the resource type (OpenEMR uses `Person/` without an NPI).
     pub clinicians: Vec<String>,
     pub participants: Vec<Participant>,
+    /// The visit's own link (`virtualService`, else a link in `comment`/`patientInstruction`),
+    /// for servers without a telehealth join service; see [`link`].
+    pub link: Option<VisitLink>,
 }
 
 /// Why an entry was skipped. The text names fields, never their values.
@@ -130,6 +134,8 @@ pub enum SkipReason {
     BadTime(&'static str),
     #[error("ends before it starts")]
     EndBeforeStart,
+    #[error("no participant (FHIR requires at least one)")]
+    NoParticipant,
     #[error("malformed: {0}")]
     Malformed(String),
 }
@@ -230,6 +236,61 @@ struct RawAppointment<'a> {
     participant: Option<Vec<RawParticipant<'a>>>,
     #[serde(borrow)]
     comment: Text<'a>,
+    #[serde(rename = "patientInstruction", borrow)]
+    patient_instruction: Text<'a>,
+    /// Read one by one and leniently: an odd extension of another vendor is ignored.
+    #[serde(borrow)]
+    extension: Option<Vec<&'a RawValue>>,
+}
+
+/// An extension as far as `virtualService` needs it (values of other types are ignored).
+#[derive(Deserialize)]
+struct RawExtension<'a> {
+    #[serde(default, borrow, deserialize_with = "lenient")]
+    url: Text<'a>,
+    #[serde(default, borrow)]
+    extension: Option<Vec<RawExtension<'a>>>,
+    #[serde(rename = "valueUrl", default, borrow, deserialize_with = "lenient")]
+    value_url: Text<'a>,
+    #[serde(rename = "valueUri", default, borrow, deserialize_with = "lenient")]
+    value_uri: Text<'a>,
+    #[serde(rename = "valueString", default, borrow, deserialize_with = "lenient")]
+    value_string: Text<'a>,
+}
+
+impl RawExtension<'_> {
+    fn value(&self) -> Option<&str> {
+        self.value_url
+            .as_deref()
+            .or(self.value_uri.as_deref())
+            .or(self.value_string.as_deref())
+    }
+}
+
+/// The `virtualService` extension, when there is one (the first; R5 allows several, Rounds
+/// opens one room).
+fn virtual_service(exts: &[&RawValue]) -> Option<VisitLink> {
+    for raw in exts {
+        let Ok(e) = serde_json::from_str::<RawExtension<'_>>(raw.get()) else {
+            continue;
+        };
+        if e.url.as_deref() != Some(link::VIRTUAL_SERVICE) {
+            continue;
+        }
+        let parts = e.extension.as_deref().unwrap_or_default();
+        let part = |names: &[&str]| {
+            parts
+                .iter()
+                .find(|p| p.url.as_deref().is_some_and(|u| names.contains(&u)))
+                .and_then(RawExtension::value)
+        };
+        let vs = link::VirtualService {
+            address: part(&["address", "addressUrl", "addressString"]),
+            session_key: part(&["sessionKey"]),
+        };
+        return Some(vs.link());
+    }
+    None
 }
 
 /// Read when the full parse failed, to name the entry (type, id) in the skip reason.
@@ -418,6 +479,22 @@ fn from_raw(raw: RawAppointment<'_>) -> Result<Appointment, SkipReason> {
     if end < start {
         return Err(SkipReason::EndBeforeStart);
     }
+    let participants = raw.participant.unwrap_or_default();
+    if participants.is_empty() {
+        return Err(SkipReason::NoParticipant);
+    }
+    let link = raw
+        .extension
+        .as_deref()
+        .and_then(virtual_service)
+        .or_else(|| {
+            let c = raw.comment.as_deref();
+            c.and_then(|c| link::find_in_text(c, LinkSource::Comment))
+        })
+        .or_else(|| {
+            let p = raw.patient_instruction.as_deref();
+            p.and_then(|p| link::find_in_text(p, LinkSource::PatientInstruction))
+        });
     let services = raw.service_type.as_deref().unwrap_or_default();
     let visit_type = raw
         .appointment_type
@@ -430,7 +507,8 @@ fn from_raw(raw: RawAppointment<'_>) -> Result<Appointment, SkipReason> {
         .chain(services)
         .flat_map(concept_texts)
         .any(mentions_video)
-        || raw.comment.as_deref().is_some_and(comment_says_video);
+        || raw.comment.as_deref().is_some_and(comment_says_video)
+        || link.as_ref().is_some_and(|l| !l.source.is_text());
     let mut a = Appointment {
         id: id.to_string(),
         last_updated,
@@ -447,8 +525,9 @@ fn from_raw(raw: RawAppointment<'_>) -> Result<Appointment, SkipReason> {
         patient_display: None,
         clinicians: Vec::new(),
         participants: Vec::new(),
+        link,
     };
-    for p in raw.participant.unwrap_or_default() {
+    for p in participants {
         let role = p
             .kind
             .as_ref()

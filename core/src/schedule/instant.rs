@@ -1,8 +1,11 @@
 //! FHIR `instant`s ⇄ unix seconds, by hand: the core has no date crate and needs only this.
 //!
 //! Parsing is strict because a wrong time on a clinician's day is worse than a skipped entry:
-//! `YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm)` exactly (FHIR R4 `instant`), no local times, no
-//! dates without a time. Fractions are dropped (OpenEMR has 1-s precision, Cerner sends `.000`).
+//! `YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm)` exactly (FHIR R4 `instant`'s regular expression:
+//! years 0001–9999, offsets up to ±14:00), no local times, no dates without a time. Fractions
+//! are dropped (OpenEMR has 1-s precision, Cerner sends `.000`). A leap second (`:60`, legal in
+//! FHIR) is read as `:59` of the same minute: folding it onto the next second would move a
+//! visit written at 23:59:60 on 31 December into another day, month and year.
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -65,6 +68,9 @@ pub fn parse_instant(s: &str) -> Option<i64> {
         return None;
     }
     let y = i64::from(digits(&b[0..4])?);
+    if y == 0 {
+        return None;
+    }
     let (mo, d) = (digits(&b[5..7])?, digits(&b[8..10])?);
     let (h, mi, se) = (
         digits(&b[11..13])?,
@@ -74,10 +80,12 @@ pub fn parse_instant(s: &str) -> Option<i64> {
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 {
         return None;
     }
-    // A leap second (:60) is legal in RFC 3339; it folds onto the next second.
-    if se > 60 {
-        return None;
-    }
+    // A leap second stays in its own minute (module comment).
+    let se = match se {
+        0..=59 => se,
+        60 => 59,
+        _ => return None,
+    };
     let mut rest = &b[19..];
     if let Some(frac) = rest.strip_prefix(b".") {
         let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -149,6 +157,29 @@ mod tests {
         assert_eq!(parse_instant("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_instant("1969-12-31T23:59:59Z"), Some(-1));
         assert_eq!(parse_instant("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+        assert_eq!(
+            parse_instant("0001-01-01T00:00:00Z"),
+            Some(-62_135_596_800),
+            "year 1 is the first FHIR year"
+        );
+        assert_eq!(parse_instant("9999-12-31T23:59:59Z"), Some(253_402_300_799));
+    }
+
+    #[test]
+    fn a_leap_second_stays_in_its_day_and_year() {
+        let eve = parse_instant("2016-12-31T23:59:60Z").expect("leap second");
+        assert_eq!(format_instant(eve), "2016-12-31T23:59:59Z");
+        assert_eq!(format_date(eve), "2016-12-31");
+        // With an offset, the local 23:59:60 is still that local minute.
+        assert_eq!(
+            parse_instant("2016-12-31T18:59:60-05:00"),
+            Some(eve),
+            "same instant"
+        );
+        assert_eq!(
+            format_instant(parse_instant("9999-12-31T23:59:60Z").expect("last")),
+            "9999-12-31T23:59:59Z"
+        );
     }
 
     #[test]
@@ -168,6 +199,10 @@ mod tests {
             "2026-11-24T14:00:00.Z",
             "2026-11-24T14:00:00.1234567890Z",
             "+2026-11-24T14:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "10000-01-01T00:00:00Z",
+            "2026-11-24T14:00:61Z",
+            "2026-11-24T14:60:00Z",
             "2026-11-24T14:00:00Zjunk",
             "２０２６-11-24T14:00:00Z",
             "tomorrow at noon please",

@@ -24,6 +24,7 @@ pub mod cache;
 pub mod fhir;
 pub mod instant;
 pub mod key;
+pub mod link;
 pub mod resources;
 pub mod source;
 pub mod sync;
@@ -140,6 +141,9 @@ pub struct Visit {
     pub status: AppointmentStatus,
     pub video: bool,
     pub comment: Option<String>,
+    /// Where the visit's own link was read from, when it carries one (never the link: the
+    /// room stays in the core).
+    pub link: Option<link::LinkSource>,
 }
 
 /// Where a sync is.

@@ -307,10 +307,17 @@ fn the_contract_example_reads_as_the_contract_says() {
     );
 }
 
+/// A valid Appointment plus `fields`; one Patient participant unless `fields` brings its own
+/// (R4: `participant` 1..*).
 fn appt(fields: &str) -> String {
+    let who = if fields.contains(r#""participant""#) {
+        ""
+    } else {
+        r#","participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]"#
+    };
     format!(
         r#"{{"resourceType":"Appointment","id":"a1","status":"booked",
-            "start":"2026-11-24T14:00:00Z","end":"2026-11-24T14:30:00Z"{fields}}}"#
+            "start":"2026-11-24T14:00:00Z","end":"2026-11-24T14:30:00Z"{who}{fields}}}"#
     )
 }
 
@@ -560,5 +567,95 @@ fn references_are_read_by_uuid_whatever_their_form() {
         p("Practitioner/|x|"),
         (None, vec![]),
         "ids with separators never match"
+    );
+}
+
+#[test]
+fn strict_fhir_grammar_per_entry() {
+    assert_eq!(
+        skip_of(&appt(r#","participant":[]"#)),
+        SkipReason::NoParticipant
+    );
+    let no_participant = appt("").replace(
+        r#","participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]"#,
+        "",
+    );
+    assert_eq!(skip_of(&no_participant), SkipReason::NoParticipant);
+    let year0 = appt("").replace("2026-11-24T14:00:00Z", "0000-11-24T14:00:00Z");
+    assert_eq!(skip_of(&year0), SkipReason::BadTime("start"));
+    // The leap second keeps the visit on its own day.
+    let leap = appt("")
+        .replace("2026-11-24T14:00:00Z", "2016-12-31T23:30:00Z")
+        .replace("2026-11-24T14:30:00Z", "2016-12-31T23:59:60Z");
+    let a = parse_appointment(leap.as_bytes()).expect("leap second is valid FHIR");
+    assert_eq!(crate::schedule::instant::format_date(a.end), "2016-12-31");
+}
+
+#[test]
+fn the_visit_link_comes_from_virtual_service_then_text() {
+    use crate::schedule::link::{LinkProblem, LinkSource, LinkTarget};
+    let vs = |inner: &str| {
+        format!(
+            r#","extension":[{{"url":"http://example.org/other","valueString":42}},
+                {{"url":"http://hl7.org/fhir/5.0/StructureDefinition/extension-Appointment.virtualService",
+                  "extension":[{{"url":"channelType","valueCoding":{{"code":"jitsi"}}}},{inner}]}}]"#
+        )
+    };
+    let a = parse_appointment(
+        appt(&vs(
+            r#"{"url":"address","valueUrl":"https://meet.example.org/appt-9"}"#,
+        ))
+        .as_bytes(),
+    )
+    .expect("valid");
+    let l = a.link.expect("link");
+    assert_eq!(l.source, LinkSource::VirtualService);
+    assert_eq!(
+        l.target,
+        LinkTarget::Jitsi {
+            domain: "meet.example.org".into(),
+            room: "appt-9".into()
+        }
+    );
+    assert!(a.video, "a virtualService makes it a video visit");
+    // Room + domain form.
+    let a = parse_appointment(
+        appt(&vs(
+            r#"{"url":"address","valueString":"meet.example.org"},{"url":"sessionKey","valueString":"appt-10"}"#,
+        ))
+        .as_bytes(),
+    )
+    .expect("valid");
+    assert!(
+        matches!(a.link.expect("link").target, LinkTarget::Jitsi { room, .. } if room == "appt-10")
+    );
+    // An unusable one is kept as such (the visit says why), the entry is not skipped.
+    let a = parse_appointment(
+        appt(&vs(
+            r#"{"url":"address","valueUrl":"http://meet.example.org/x"}"#,
+        ))
+        .as_bytes(),
+    )
+    .expect("valid");
+    assert_eq!(
+        a.link.expect("link").target,
+        LinkTarget::Unusable {
+            problem: LinkProblem::NotHttps
+        }
+    );
+    // Free text: read, but it does not by itself make a video visit (policy decides).
+    let a = parse_appointment(
+        appt(r#","comment":"Follow-up; join https://meet.example.org/fu-1 at 9""#).as_bytes(),
+    )
+    .expect("valid");
+    assert_eq!(a.link.as_ref().map(|l| l.source), Some(LinkSource::Comment));
+    assert!(!a.video);
+    let a = parse_appointment(
+        appt(r#","patientInstruction":"Use https://meet.example.org/pi-1""#).as_bytes(),
+    )
+    .expect("valid");
+    assert_eq!(
+        a.link.map(|l| l.source),
+        Some(LinkSource::PatientInstruction)
     );
 }

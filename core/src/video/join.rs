@@ -6,6 +6,7 @@ use url::Url;
 use super::VideoError;
 use crate::audit::{AuditEntry, AuditKind, is_appointment_id};
 use crate::auth::AuthError;
+use crate::net::host::host_port as valid_domain;
 use crate::net::{Credential, JsonReply, NetClient, NetError, origin};
 use crate::schedule::TokenSource;
 use crate::schedule::instant::parse_instant;
@@ -22,7 +23,7 @@ pub struct JoinTicket {
     appointment_id: String,
     domain: String,
     room: String,
-    jwt: Secret,
+    jwt: Option<Secret>,
     expires_at: i64,
     moderator: bool,
 }
@@ -42,9 +43,24 @@ impl JoinTicket {
         &self.room
     }
 
-    /// The Jitsi JWT, for the view's `JitsiMeetExternalAPI` options only.
-    pub fn jwt(&self) -> &Secret {
-        &self.jwt
+    /// The Jitsi JWT, for the view's `JitsiMeetExternalAPI` options only; `None` for a visit
+    /// opened from the Appointment's own link (a JWT only ever comes from the clinic's
+    /// telehealth service, never from a link).
+    pub fn jwt(&self) -> Option<&Secret> {
+        self.jwt.as_ref()
+    }
+
+    /// A visit opened from the Appointment's own link (schedule::link), after policy allowed
+    /// its domain: no token, and host controls only once Jitsi itself makes us moderator.
+    pub fn from_link(appointment_id: &str, domain: &str, room: &str, expires_at: i64) -> Self {
+        Self {
+            appointment_id: appointment_id.to_string(),
+            domain: domain.to_string(),
+            room: room.to_string(),
+            jwt: None,
+            expires_at,
+            moderator: false,
+        }
     }
 
     /// Unix seconds after which the token no longer lets anyone join.
@@ -244,47 +260,10 @@ fn ticket(appointment_id: &str, body: &Value) -> Result<JoinTicket, VideoError> 
         appointment_id: appointment_id.to_string(),
         domain,
         room: room.to_string(),
-        jwt: Secret::new(jwt.to_string()),
+        jwt: Some(Secret::new(jwt.to_string())),
         expires_at,
         moderator,
     })
-}
-
-/// `host` or `host:port` (a DNS name, an IPv4 literal or a bracketed IPv6 literal), nothing
-/// else: no scheme, user, path, query, fragment, percent-escapes or spaces. Returned in the
-/// form the URL parser gives it back (lower case); anything it would rewrite is refused.
-pub(crate) fn valid_domain(d: &str) -> Option<String> {
-    if d.is_empty()
-        || d.len() > 260
-        || !d
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
-    {
-        return None;
-    }
-    let u = Url::parse(&format!("https://{d}/")).ok()?;
-    let host = u.host_str()?;
-    if u.path() != "/" || !u.username().is_empty() || host.is_empty() {
-        return None;
-    }
-    if let Some(url::Host::Domain(name)) = u.host() {
-        let labels_ok = name.split('.').all(|l| {
-            (1..=63).contains(&l.len())
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-        if !labels_ok {
-            return None;
-        }
-    }
-    let back = match u.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    };
-    // `:443` is dropped by the parser (default port): accept that spelling too.
-    let given = d.to_ascii_lowercase();
-    (back == given || format!("{back}:443") == given).then_some(back)
 }
 
 pub(crate) fn valid_room(r: &str) -> bool {
@@ -382,7 +361,7 @@ mod tests {
         let t = interpret("a1", reply(200, good())).expect("ticket");
         assert_eq!(t.domain(), "meet.example.org");
         assert_eq!(t.room(), "appt-abc");
-        assert_eq!(t.jwt().expose(), "aaa.bbb.ccc");
+        assert_eq!(t.jwt().map(Secret::expose), Some("aaa.bbb.ccc"));
         assert_eq!(t.expires_at(), 1_795_532_400);
         assert!(t.moderator());
         assert_eq!(

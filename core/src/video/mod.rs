@@ -15,6 +15,7 @@
 pub mod devices;
 pub mod join;
 pub mod launch;
+pub mod link;
 pub mod page;
 pub mod permissions;
 pub mod state;
@@ -76,6 +77,13 @@ pub enum VideoError {
     /// The video origin failed Rounds' TLS checks (hospital CA, pins): the token never went.
     #[error("the clinic's video service failed Rounds' security checks: {detail}")]
     Untrusted { detail: String },
+    /// The video server is not on IT's allow-list (`video.allowed_domains`); nothing went
+    /// there. The domain is not PHI: the clinician can tell IT which one.
+    #[error("the video server {domain} is not one your organisation allows")]
+    DomainNotAllowed { domain: String },
+    /// The Appointment's own link cannot be opened (named in plain words).
+    #[error(transparent)]
+    BadLink(crate::schedule::link::LinkProblem),
     /// The local visit page could not be started (no loopback port, no randomness).
     #[error("the visit page could not be started: {0}")]
     Page(String),
@@ -100,6 +108,8 @@ impl VideoError {
             Self::Net(_) => "network",
             Self::Page(_) => "page",
             Self::Untrusted { .. } => "untrusted_video_server",
+            Self::DomainNotAllowed { .. } => "domain_not_allowed",
+            Self::BadLink(_) => "bad_link",
         }
     }
 

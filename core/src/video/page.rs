@@ -13,6 +13,7 @@
 use super::{HostCommand, JoinTicket, VideoError, VisitEvent, VisitPhase, VisitState, VisitView};
 use crate::audit::AuditLog;
 use crate::loopback::respond;
+use crate::secret::Secret;
 use base64::Engine as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -161,7 +162,7 @@ impl VisitPage {
         let ticket_json = serde_json::json!({
             "domain": ticket.domain(),
             "room": ticket.room(),
-            "jwt": ticket.jwt().expose(),
+            "jwt": ticket.jwt().map(Secret::expose),
             "moderator": ticket.moderator(),
             "displayName": opts.display_name,
             "lobby": opts.lobby,

@@ -32,6 +32,7 @@ fn appt(id: String, start: i64) -> Appointment {
         patient_display: Some("Wilhelmina Plaintextova".into()),
         clinicians: vec!["d1".into()],
         participants: vec![],
+        link: None,
     }
 }
 

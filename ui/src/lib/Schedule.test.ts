@@ -18,6 +18,7 @@ const visit = (id: string, h: number, over: Partial<Visit> = {}): Visit => ({
   status: "booked",
   video: false,
   comment: null,
+  link: null,
   ...over,
 });
 

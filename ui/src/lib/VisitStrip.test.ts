@@ -14,11 +14,11 @@ describe("video visit from the schedule", () => {
       visits: [
         {
           id: "v1", start: today.from + 9 * 3600, end: today.from + 9.5 * 3600, patient: "Pat Example",
-          visitType: "Video Visit", status: "booked", video: true, comment: null,
+          visitType: "Video Visit", status: "booked", video: true, comment: null, link: null,
         },
         {
           id: "o1", start: today.from + 10 * 3600, end: today.from + 10.5 * 3600, patient: "Office Only",
-          visitType: "Office Visit", status: "booked", video: false, comment: null,
+          visitType: "Office Visit", status: "booked", video: false, comment: null, link: null,
         },
       ],
     });

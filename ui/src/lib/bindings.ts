@@ -196,6 +196,9 @@ export type Knock = {
 	name: string,
 };
 
+/**  Which part of the Appointment the link was read from. */
+export type LinkSource = "virtualService" | "comment" | "patientInstruction";
+
 export type LockReason = 
 /**  The policy's minutes passed without input. */
 "idle" | 
@@ -655,6 +658,11 @@ export type Visit_Deserialize = {
 	status: AppointmentStatus,
 	video: boolean,
 	comment?: string | null,
+	/**
+	 *  Where the visit's own link was read from, when it carries one (never the link: the
+	 *  room stays in the core).
+	 */
+	link?: LinkSource | null,
 };
 
 /**
@@ -672,6 +680,11 @@ export type Visit_Serialize = {
 	status: AppointmentStatus,
 	video: boolean,
 	comment: string | null,
+	/**
+	 *  Where the visit's own link was read from, when it carries one (never the link: the
+	 *  room stays in the core).
+	 */
+	link: LinkSource | null,
 };
 
 /* Tauri Specta runtime */

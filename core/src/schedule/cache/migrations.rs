@@ -34,6 +34,9 @@ const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY NOT NULL,
         value TEXT NOT NULL
      );",
+    // 2: the visit's own link (schedule::link, JSON: source + Jitsi domain/room or why it
+    // cannot be used), for servers without a telehealth join service.
+    "ALTER TABLE appointments ADD COLUMN link TEXT;",
 ];
 
 pub(super) async fn run(

@@ -4,16 +4,22 @@ use sqlx::Row as _;
 
 use super::{Cache, db_err};
 use crate::schedule::fhir::{AppointmentStatus, valid_id};
+use crate::schedule::link::VisitLink;
 use crate::schedule::{ScheduleError, Visit};
 
 /// Served by the index on `start`: a day is a range scan, not a table scan (≤ 20 ms at
 /// 100,000 rows is the target; the benchmark measures it).
 const DAY: &str = "SELECT a.id, a.start, a.ends, COALESCE(a.patient_display, p.name),
-       a.visit_type, a.status, a.video, a.comment
+       a.visit_type, a.status, a.video, a.comment, a.link
   FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id
  WHERE a.start >= ?1 AND a.start < ?2 AND a.status != 'entered-in-error'
    AND (?3 IS NULL OR instr(a.clinicians, ?3) > 0)
  ORDER BY a.start, a.id";
+
+/// A stored link; one this build cannot read counts as none (never an error on the day view).
+fn link_of(json: Option<String>) -> Option<VisitLink> {
+    serde_json::from_str(json.as_deref()?).ok()
+}
 
 impl Cache {
     /// Visits starting in `[from, to)` (unix seconds; the UI computes its local day), sorted
@@ -52,9 +58,25 @@ impl Cache {
                         .ok_or_else(|| ScheduleError::Cache("unknown status in cache".into()))?,
                     video: r.try_get(6).map_err(db_err)?,
                     comment: r.try_get(7).map_err(db_err)?,
+                    link: link_of(r.try_get(8).map_err(db_err)?).map(|l| l.source),
                 })
             })
             .collect()
+    }
+
+    /// The visit link the cached Appointment carries (schedule::link), with the visit's end.
+    pub async fn visit_link(&self, id: &str) -> Result<Option<(VisitLink, i64)>, ScheduleError> {
+        if !valid_id(id) {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT link, ends FROM appointments WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db_err)?;
+        let Some(r) = row else { return Ok(None) };
+        let end: i64 = r.try_get(1).map_err(db_err)?;
+        Ok(link_of(r.try_get(0).map_err(db_err)?).map(|l| (l, end)))
     }
 
     /// When the last sync run completed (this computer's clock), if ever.

@@ -83,7 +83,7 @@ pub struct PageStats {
     pub deleted: u32,
 }
 
-/// Rows per INSERT statement (12 variables each; SQLite allows 32,766).
+/// Rows per INSERT statement (13 variables each; SQLite allows 32,766).
 const ROWS_PER_STATEMENT: usize = 200;
 
 /// A newer (or undated) copy replaces the cached one; an older one only marks itself seen.
@@ -95,13 +95,13 @@ const NEWER: &str = "(excluded.last_updated IS NULL OR appointments.last_updated
 fn upsert_sql(rows: usize) -> String {
     let mut s = String::from(
         "INSERT INTO appointments (id, start, ends, last_updated, status, visit_type, video, \
-         comment, patient_id, patient_display, clinicians, seen_run) VALUES ",
+         comment, patient_id, patient_display, clinicians, link, seen_run) VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             s.push(',');
         }
-        s.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
+        s.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     }
     s.push_str(" ON CONFLICT(id) DO UPDATE SET ");
     let cols = [
@@ -115,6 +115,7 @@ fn upsert_sql(rows: usize) -> String {
         "patient_id",
         "patient_display",
         "clinicians",
+        "link",
     ];
     for c in cols {
         s.push_str(&format!(
@@ -181,6 +182,7 @@ impl Cache {
                     .bind(a.patient_id.as_deref())
                     .bind(a.patient_display.as_deref())
                     .bind(format!("|{}|", a.clinicians.join("|")))
+                    .bind(a.link.as_ref().and_then(|l| serde_json::to_string(l).ok()))
                     .bind(seen);
             }
             q.execute(&mut *tx).await.map_err(db_err)?;

@@ -112,7 +112,9 @@
   }
   api = new window.JitsiMeetExternalAPI(ticket.domain, {
     roomName: ticket.room,
-    jwt: ticket.jwt,
+    // Only a token the clinic's telehealth service issued; a visit from the appointment's own
+    // link has none (the room is then as open as the deployment makes it: lobby first).
+    ...(ticket.jwt ? { jwt: ticket.jwt } : {}),
     parentNode: $("meeting"),
     width: "100%",
     height: "100%",
