@@ -168,10 +168,24 @@ async fn drsmith_joins_his_visit() {
     assert!(t.room().starts_with("appt-"));
     let (_, end) = start_of(&sb, &id);
     assert_eq!(t.expires_at(), end + 30 * 60);
-    assert!(t.jwt().expose().split('.').count() == 3);
+    assert!(
+        t.jwt()
+            .expect("a ticket from the telehealth service has a JWT")
+            .expose()
+            .split('.')
+            .count()
+            == 3
+    );
 
     let shown = format!("{t:?} {t:#?}");
-    assert!(!shown.contains(t.jwt().expose()), "{shown}");
+    assert!(
+        !shown.contains(
+            t.jwt()
+                .expect("a ticket from the telehealth service has a JWT")
+                .expose()
+        ),
+        "{shown}"
+    );
     assert!(!shown.contains(t.room()), "{shown}");
     assert_eq!(tokens.renewals.load(Ordering::SeqCst), 0);
 }
@@ -384,7 +398,11 @@ async fn the_audit_log_keeps_no_token_room_or_name() {
         .expect("append");
     let t = join_as(&sb, &tokens, &id).await.expect("ticket");
     log.append(&t.audit_entry(now)).expect("append");
-    let jwt = t.jwt().expose().to_string();
+    let jwt = t
+        .jwt()
+        .expect("a ticket from the telehealth service has a JWT")
+        .expose()
+        .to_string();
     let room = t.room().to_string();
 
     let mut visit = VisitState::for_ticket(&t);
@@ -469,7 +487,11 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
     let sb = clinic().await;
     let tokens = Tokens::signed_in(&sb, "drsmith").await;
     let ticket = join_as(&sb, &tokens, &smith_visit()).await.expect("ticket");
-    let jwt = ticket.jwt().expose().to_string();
+    let jwt = ticket
+        .jwt()
+        .expect("a ticket from the telehealth service has a JWT")
+        .expose()
+        .to_string();
     let notices: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let dir = temp_dir("visit-page-audit");
     let audit = Arc::new(AuditLog::open(&dir).expect("audit"));
