@@ -55,7 +55,7 @@ impl Core {
     /// The clinician's own FHIR id (`fhirUser` from userinfo), to show their visits only.
     /// Remembered per profile (a staff id, not PHI) so the offline view filters the same way.
     async fn practitioner(&self, acct: &Account, tokens: &KeychainTokens) -> Option<String> {
-        let (profile, server, site) = (&acct.profile, &acct.server, &acct.site);
+        let profile = &acct.profile;
         let known = self
             .config
             .read()
@@ -63,7 +63,7 @@ impl Core {
             .and_then(|c| c.fhir_users.get(profile).cloned());
         let lookup = async {
             let token = tokens.token().await.ok()?;
-            let url = server.join(&format!("oauth2/{site}/userinfo")).ok()?;
+            let url = tokens.userinfo_endpoint().await?;
             let cred = Credential::bearer(&url, token);
             let v = self.net.get_json_with(&url, Some(&cred)).await.ok()?;
             let r = v.get("fhirUser")?.as_str()?;

@@ -36,6 +36,8 @@ pub struct BrowserSignIn {
     listener: TcpListener,
     state: Secret,
     verifier: Secret,
+    /// The issuer discovery named: an `iss` on the callback must be this one (RFC 9207).
+    issuer: Option<String>,
 }
 
 impl std::fmt::Debug for BrowserSignIn {
@@ -94,7 +96,10 @@ impl<T: Transport> Authenticator<'_, T> {
             .append_pair("response_type", "code")
             .append_pair("client_id", client.id())
             .append_pair("redirect_uri", redirect.as_str())
-            .append_pair("scope", super::flow::SCOPE)
+            .append_pair("scope", &d.scope())
+            // OIDC Core §11: asking for `offline_access` (a refresh token) needs
+            // `prompt=consent`; without it a standard provider drops `offline_access`.
+            .append_pair("prompt", "consent")
             .append_pair("state", state.expose())
             .append_pair(
                 "aud",
@@ -113,6 +118,7 @@ impl<T: Transport> Authenticator<'_, T> {
             listener,
             state,
             verifier,
+            issuer: d.issuer,
         })
     }
 
@@ -204,6 +210,22 @@ async fn wait_for_code(login: &BrowserSignIn) -> Result<Secret, AuthError> {
             )
             .await;
             continue;
+        }
+        // RFC 9207: a server that names itself in the answer must be the one we asked.
+        if let (Some(iss), Some(want)) = (q("iss"), login.issuer.as_deref())
+            && iss != want
+        {
+            tracing::warn!("loopback callback from another issuer; refused");
+            respond(
+                &mut sock,
+                400,
+                "This sign-in answer came from another server. Return to Rounds and try again.",
+            )
+            .await;
+            return Err(AuthError::Server {
+                status: 400,
+                error: "the answer's issuer is not the clinic's".into(),
+            });
         }
         if let Some(e) = q("error") {
             respond(

@@ -25,6 +25,10 @@ use url::Url;
 pub const MFA_OTP_GRANT: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
 /// The app's scope string (clinic-api.md §1.2).
 pub const SCOPE: &str = "openid offline_access fhirUser api:oemr api:fhir user/Appointment.read user/Patient.read user/Practitioner.read user/Location.read";
+/// Asked for as well when discovery's `scopes_supported` lists it: `preferred_username` is a
+/// `profile` claim (OIDC Core §5.4), and a server that rejects scopes it does not know still
+/// gets only [`SCOPE`].
+pub const PROFILE_SCOPE: &str = "profile";
 /// The loopback redirect registered with the client (RFC 8252; used by the browser flow).
 pub const REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
 /// Refresh tokens live 90 days on OpenEMR; the server does not say, so the keychain item does.
@@ -82,6 +86,8 @@ pub struct Enrollment {
 /// What discovery tells us.
 #[derive(Debug, Clone)]
 pub struct Discovery {
+    /// `issuer` (OIDC Discovery §3), for the `iss` of an authorization response (RFC 9207).
+    pub issuer: Option<String>,
     pub token_endpoint: Url,
     /// The clinic's own login page (browser sign-in, §1.5).
     pub authorization_endpoint: Option<Url>,
@@ -90,6 +96,33 @@ pub struct Discovery {
     pub mfa_associate_endpoint: Url,
     pub mfa_otp: bool,
     pub password_grant: bool,
+    /// `scopes_supported` (empty when the server does not say).
+    pub scopes_supported: Vec<String>,
+}
+
+impl Discovery {
+    /// The scope Rounds asks for at this server: [`SCOPE`], plus `profile` where offered.
+    pub fn scope(&self) -> String {
+        if self.scopes_supported.iter().any(|s| s == PROFILE_SCOPE) {
+            format!("{SCOPE} {PROFILE_SCOPE}")
+        } else {
+            SCOPE.to_string()
+        }
+    }
+
+    /// The grant types to register (RFC 7591 §2: left out, it means `authorization_code`
+    /// only, and a server may then refuse the refresh grant): the code and refresh grants,
+    /// and the password + MFA-OTP grants only where the server offers them.
+    fn grant_types(&self) -> Vec<&'static str> {
+        let mut g = vec!["authorization_code", "refresh_token"];
+        if self.password_grant {
+            g.push("password");
+        }
+        if self.mfa_otp {
+            g.push(MFA_OTP_GRANT);
+        }
+        g
+    }
 }
 
 struct Pending {
@@ -259,11 +292,23 @@ impl<'v, T: Transport> Authenticator<'v, T> {
             .and_then(|v| v.as_array())
             .map(|a| a.iter().filter_map(|g| g.as_str()).collect())
             .unwrap_or_default();
+        let scopes_supported = r
+            .body
+            .get("scopes_supported")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mfa_associate_endpoint = match ep("mfa_associate_endpoint")? {
             Some(u) => u,
             None => join(&acct.server, &format!("oauth2/{}/mfa/associate", acct.site))?,
         };
         Ok(Discovery {
+            issuer: r.str("issuer").map(str::to_string),
+            scopes_supported,
             registration_endpoint: ep("registration_endpoint")?,
             authorization_endpoint: ep("authorization_endpoint")?,
             userinfo_endpoint: ep("userinfo_endpoint")?,
@@ -305,14 +350,25 @@ impl<'v, T: Transport> Authenticator<'v, T> {
             .ok_or_else(|| AuthError::ClientRejected {
                 detail: "no client is set up and the server offers no registration".into(),
             })?;
-        let body = serde_json::json!({
-            "application_type": "private",
+        // OIDC Registration §2 knows `native` and `web`; a desktop app with a loopback redirect
+        // is `native` (RFC 8252 §8.4), and standard servers allow loopback http redirects only
+        // for native clients. OpenEMR knows only `private` (confidential) and `public`, and
+        // answers `invalid_client_metadata` to anything else: then register as `private`.
+        let mut body = serde_json::json!({
+            "application_type": "native",
             "client_name": "Rounds",
             "redirect_uris": [self.redirect.as_str()],
+            "response_types": ["code"],
+            "grant_types": d.grant_types(),
             "token_endpoint_auth_method": "client_secret_post",
-            "scope": SCOPE,
+            "scope": d.scope(),
         });
-        let r = self.net.post_json(&url, &body, None).await?;
+        let mut r = self.net.post_json(&url, &body, None).await?;
+        if r.status == 400 && r.str("error") == Some("invalid_client_metadata") {
+            tracing::info!(profile = %acct.profile, "native client refused; registering as OpenEMR's `private`");
+            body["application_type"] = serde_json::json!("private");
+            r = self.net.post_json(&url, &body, None).await?;
+        }
         if !r.ok() {
             return Err(AuthError::ClientRejected {
                 detail: r.str("error").unwrap_or("registration refused").into(),
@@ -387,7 +443,7 @@ impl<'v, T: Transport> Authenticator<'v, T> {
             ("user_role", Param::Text("users".into())),
             ("username", Param::Text(username.clone())),
             ("password", Param::Secret(password)),
-            ("scope", Param::Text(SCOPE.into())),
+            ("scope", Param::Text(d.scope())),
         ]);
         let r = self.net.post_form(&d.token_endpoint, form).await?;
         if r.ok() {

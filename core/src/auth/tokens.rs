@@ -37,6 +37,16 @@ impl KeychainTokens {
         }
     }
 
+    /// The clinic's `userinfo_endpoint`, from discovery (OIDC Discovery §3): servers put it
+    /// where they like (OpenEMR `oauth2/{site}/userinfo`, oidc-provider `…/me`).
+    pub async fn userinfo_endpoint(&self) -> Option<url::Url> {
+        self.auth()
+            .discover(&self.acct)
+            .await
+            .ok()?
+            .userinfo_endpoint
+    }
+
     fn auth(&self) -> Authenticator<'_, NetClient> {
         Authenticator::new(self.net.clone(), &self.vault)
             .keep_refresh(self.keep_refresh)
