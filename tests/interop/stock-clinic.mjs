@@ -193,7 +193,7 @@ function addSearchLinks(bundle, fhirBase, resourceType, query) {
 // ---------------------------------------------------------------------------------------------
 // Seed: the clinician, some patients, and today's appointments (UTC day).
 
-function appointment({ patient, practitioner, start, minutes, status, comment }) {
+function appointment({ patient, practitioner, start, minutes, status, comment, display = true }) {
   const end = new Date(start.getTime() + minutes * 60_000);
   return {
     resourceType: 'Appointment',
@@ -204,7 +204,7 @@ function appointment({ patient, practitioner, start, minutes, status, comment })
     ...(comment ? { comment } : {}),
     participant: [
       {
-        actor: { reference: `Patient/${patient.id}`, display: `${patient.name[0].given[0]} ${patient.name[0].family}` },
+        actor: { reference: `Patient/${patient.id}`, ...(display ? { display: `${patient.name[0].given[0]} ${patient.name[0].family}` } : {}) },
         status: 'accepted',
         type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PART' }] }],
       },
@@ -261,6 +261,7 @@ async function seed(repo, extra) {
       start,
       minutes: 30,
       status: statuses[i % statuses.length],
+      display: false, // the client looks the names up (Patient?_id=)
     }));
   }
   return { practitioner, colleague, patients };
@@ -534,7 +535,7 @@ async function main() {
 
   handler = async (req, res) => {
     const u = new URL(req.url, base);
-    log(req.method, u.pathname);
+    log(req.method, u.pathname.startsWith(`${FHIR}/`) ? `${u.pathname}${u.search}` : u.pathname);
     try {
       if (u.pathname.startsWith(`${OAUTH}/interaction/`)) {
         await interaction(req, res, u.pathname.slice(`${OAUTH}/interaction/`.length));

@@ -229,6 +229,14 @@ impl TestTransport {
                 .expect("net client"),
         }
     }
+
+    /// The same for another clinic (the stock clinic of tests/interop): its CA as the hospital CA.
+    pub fn with_ca(ca_pem: &std::path::Path) -> Self {
+        Self {
+            net: rounds_core::net::NetClient::new(&crate::hospital(&ca_pem.to_string_lossy()))
+                .expect("net client"),
+        }
+    }
 }
 
 impl Transport for TestTransport {

@@ -514,3 +514,4 @@ impl TokenEndpoint {
 
 pub mod auth_support;
 pub mod clinic_page;
+pub mod stock;
