@@ -18,7 +18,7 @@ APT_BUILD := build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-d
 APT_TEST := chromium chromium-driver xvfb xauth imagemagick x11-utils xdotool webkit2gtk-driver gnome-keyring dbus \
   dbus-x11 libsecret-tools keyutils at-spi2-core openssl
 
-.PHONY: help setup setup-apt setup-node setup-driver ui build bindings lint test test-rust \
+.PHONY: help setup setup-apt setup-node setup-interop setup-driver ui build bindings lint test test-rust \
   test-ui test-e2e test-package demo deb package clean
 
 help:
@@ -46,6 +46,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The stock clinic of the interop suites (tests/interop: oidc-provider + Medplum FHIR), its own
+# npm project with exact versions; ~5 s from the registry, then a stamp.
+setup-interop: tests/interop/node_modules/.package-lock.json
+tests/interop/node_modules/.package-lock.json: tests/interop/package.json tests/interop/package-lock.json | setup-node
+	npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
+	@touch $@
+
 setup-driver: $(TAURI_DRIVER)
 $(TAURI_DRIVER):
 	cargo install tauri-driver --version ^2 --locked
@@ -70,14 +77,14 @@ lint: setup ui
 	cargo clippy --workspace --all-targets -- -D warnings
 	npm run --silent check
 
-test-rust: build
+test-rust: build setup-interop
 	cargo test --workspace --exclude rounds-e2e
 
 test-ui: setup-node
 	npm run --silent test
 
 # The real window: tauri-driver + WebKitWebDriver under a private Xvfb and D-Bus session.
-test-e2e: build setup-driver
+test-e2e: build setup-driver setup-interop
 	env -u DISPLAY cargo test -p rounds-e2e -- --test-threads=1 --nocapture
 
 test: lint test-rust test-ui test-e2e test-package
@@ -113,4 +120,4 @@ test-package: build
 
 clean:
 	cargo clean
-	rm -rf node_modules ui/dist .demo
+	rm -rf node_modules tests/interop/node_modules ui/dist .demo
