@@ -116,8 +116,15 @@ impl Core {
             .and_then(|t| video::link::check_ticket(&t, &policy.video).map(|()| t));
         let ticket = match joined {
             Ok(t) => Ok(t),
-            // No telehealth service (a stock FHIR server): the Appointment's own link.
-            Err(VideoError::NotOffered) => self.link_ticket(appointment_id, &policy).await,
+            // No telehealth service (a stock FHIR server): the Appointment's own link. A 404
+            // whatever its body (a stock server's "not_found" names its route, not the
+            // appointment); with no link in the Appointment the server's answer stands.
+            Err(e @ (VideoError::NotOffered | VideoError::NotFound)) => {
+                match self.link_ticket(appointment_id, &policy).await {
+                    Err(VideoError::NotOffered) => Err(e),
+                    other => other,
+                }
+            }
             Err(e) => Err(e),
         };
         let ticket = match ticket {

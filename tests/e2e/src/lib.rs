@@ -9,7 +9,6 @@ pub mod authenticator;
 pub mod chromium;
 pub mod procs;
 pub mod scan;
-pub mod stock;
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 use serde_json::{Value, json};
@@ -277,10 +276,6 @@ pub struct Options {
     /// The visit opens where the app decides (the Chromium app window on Linux) instead of
     /// the embedded view that most visit tests drive (`ROUNDS_VISIT_WINDOW=embedded`).
     pub auto_visit_window: bool,
-    /// The clinic is the stock clinic (tests/interop: oidc-provider + Medplum FHIR); the
-    /// sandbox then serves only as the video server (open rooms). Its policy by default:
-    /// [`stock::StockClinic::policy`].
-    pub stock_clinic: bool,
 }
 
 pub struct Harness {
@@ -290,8 +285,6 @@ pub struct Harness {
     /// The X display the app is on (a private Xvfb unless `$DISPLAY` was set).
     pub display: String,
     pub sandbox: Sandbox,
-    /// With [`Options::stock_clinic`]: the clinic server the app uses.
-    pub stock: Option<stock::StockClinic>,
     /// Throwaway HOME: settings, logs and keyring of this run live here.
     pub home: PathBuf,
     driver_url: String,
@@ -330,14 +323,9 @@ impl Harness {
             &runtime,
             std::os::unix::fs::PermissionsExt::from_mode(0o700),
         )?;
-        let stock = match opts.stock_clinic {
-            true => Some(stock::StockClinic::start(&tmp.path().join("stock"))?),
-            false => None,
-        };
-        let policy = match (opts.policy, &stock) {
-            (Some(f), _) => f(&sandbox),
-            (None, Some(st)) => st.policy(&sandbox, tmp.path())?,
-            (None, None) => default_policy(&sandbox),
+        let policy = match opts.policy {
+            Some(f) => f(&sandbox),
+            None => default_policy(&sandbox),
         };
         let policy_path = tmp.path().join("policy.json");
         std::fs::write(&policy_path, serde_json::to_vec_pretty(&policy)?)?;
@@ -419,7 +407,6 @@ impl Harness {
             app,
             display,
             sandbox,
-            stock,
             home,
             browser_log,
             _driver: driver,
