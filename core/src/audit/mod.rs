@@ -1,28 +1,41 @@
 //! The local audit log of security-relevant events: append-only JSON lines, times and event
-//! kinds only.
+//! kinds only, chained and keyed so that an edit shows (HIPAA §164.312(b), (c)).
 //!
-//! One line per [`AuditEntry`]:
-//! `{"at":"2026-11-24T14:50:00Z","kind":"visit.joined","appointment":"<id>","detail":{"participants":1}}`.
+//! One line per [`AuditEntry`], with its place in the chain ([`chain`]):
+//! `{"seq":7,"appointment":"<id>","at":"2026-11-24T14:50:00Z","detail":{"participants":1},"kind":"visit.joined","prev":"<sha-256>","mac":"<hmac>"}`.
 //!
 //! What can be written is fixed by the types, not by care at each call site: the kind is a
 //! closed enum ([`AuditKind`]), the detail keys and codes are `&'static str` and the values are
-//! counts, flags or those static codes ([`DetailValue`]); the appointment id is written only
-//! when it has the shape of an id (else `"invalid"`). So no name, room, token, display name or
-//! free text from a server or the meeting can reach the file.
+//! counts, flags, sequence numbers or those static codes ([`DetailValue`]); the appointment id
+//! is written only when it has the shape of an id (else `"invalid"`). So no name, room, token,
+//! display name or free text from a server or the meeting can reach the file. The chain adds
+//! only numbers and hex digests.
 //!
-//! The file is `<dir>/audit.jsonl`, mode 0600 on unix, flushed after every line (no fsync).
+//! Files: `<dir>/audit.jsonl` (current), `audit.1.jsonl` (newest rotated) … `audit.N.jsonl`,
+//! mode 0600 on unix, flushed after every line (no fsync). Writing: [`log`] (file names and
+//! tail reads: [`files`]); the MAC key and the tail checkpoint in the keychain: [`keys`];
+//! checking: [`verify`], its answer: [`report`]; IT's copy: [`export`].
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+pub mod chain;
+pub mod export;
+pub mod files;
+pub mod keys;
+pub mod log;
+pub mod report;
+pub mod verify;
 
-use serde::Deserialize;
+#[cfg(test)]
+mod tamper_tests;
+
+pub use keys::{AuditKeys, Checkpoint, MemoryAuditKeys};
+pub use log::{AuditLog, AuditRecord, Rotation};
+pub use verify::{Problem, Report, Status};
+
 use serde_json::{Map, Value, json};
 
 use crate::schedule::instant::format_instant;
 
-/// The file name inside the directory given to [`AuditLog::open`].
+/// The current file's name inside the directory given to [`AuditLog::open`].
 pub const FILE_NAME: &str = "audit.jsonl";
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +44,15 @@ pub enum AuditError {
     Write(String),
     #[error("could not read the audit log: {0}")]
     Read(String),
+}
+
+impl AuditError {
+    pub(crate) fn write(e: std::io::Error) -> Self {
+        Self::Write(e.to_string())
+    }
+    pub(crate) fn read(e: std::io::Error) -> Self {
+        Self::Read(e.to_string())
+    }
 }
 
 /// Every kind of line the log can hold.
@@ -60,6 +82,13 @@ pub enum AuditKind {
     PasswordRequired,
     /// A host control the app executed (detail `command`).
     HostCommand,
+    /// A new chain begins (detail `reason`: `new`, `legacy` = an unchained file of an earlier
+    /// version was moved aside, `log_missing` = the keychain knew a log that is gone,
+    /// `key_missing` = the log was keyed but the key is gone).
+    LogStarted,
+    /// At start the app found fewer records than the keychain's checkpoint (detail
+    /// `checkpoint_seq`, `last_seq`): the tail was cut while the app was not running.
+    TailMissing,
 }
 
 impl AuditKind {
@@ -81,6 +110,8 @@ impl AuditKind {
             Self::E2ee => "visit.e2ee",
             Self::PasswordRequired => "visit.password_required",
             Self::HostCommand => "visit.host_command",
+            Self::LogStarted => "audit.started",
+            Self::TailMissing => "audit.tail_missing",
         }
     }
 }
@@ -89,6 +120,8 @@ impl AuditKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DetailValue {
     Count(u32),
+    /// A record's sequence number (the chain's own records only).
+    Seq(u64),
     Flag(bool),
     Code(&'static str),
 }
@@ -97,6 +130,7 @@ impl DetailValue {
     fn to_json(self) -> Value {
         match self {
             Self::Count(n) => json!(n),
+            Self::Seq(n) => json!(n),
             Self::Flag(b) => json!(b),
             Self::Code(c) => json!(c),
         }
@@ -145,6 +179,11 @@ impl AuditEntry {
         self
     }
 
+    pub(crate) fn seq(mut self, key: &'static str, n: u64) -> Self {
+        self.detail.push((key, DetailValue::Seq(n)));
+        self
+    }
+
     pub fn code(mut self, key: &'static str, code: &'static str) -> Self {
         self.detail.push((key, DetailValue::Code(code)));
         self
@@ -188,91 +227,6 @@ impl AuditEntry {
     }
 }
 
-/// A line read back from the file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct AuditRecord {
-    pub at: String,
-    pub kind: String,
-    pub appointment: String,
-    #[serde(default)]
-    pub detail: Map<String, Value>,
-}
-
-/// The append-only log file.
-#[derive(Debug)]
-pub struct AuditLog {
-    path: PathBuf,
-    file: Mutex<File>,
-}
-
-impl AuditLog {
-    /// Opens (creates) `<dir>/audit.jsonl` for appending; creates `dir` if needed.
-    pub fn open(dir: &Path) -> Result<Self, AuditError> {
-        let w = |e: std::io::Error| AuditError::Write(e.to_string());
-        std::fs::create_dir_all(dir).map_err(w)?;
-        let path = dir.join(FILE_NAME);
-        let mut opts = OpenOptions::new();
-        opts.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
-        let file = opts.open(&path).map_err(w)?;
-        // An existing file made by something else keeps its mode on open: tighten it.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(w)?;
-        }
-        Ok(Self {
-            path,
-            file: Mutex::new(file),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Appends one line and flushes it.
-    pub fn append(&self, entry: &AuditEntry) -> Result<(), AuditError> {
-        let mut line = entry.to_line();
-        line.push('\n');
-        let mut f = self
-            .file
-            .lock()
-            .map_err(|_| AuditError::Write("the audit log lock is poisoned".into()))?;
-        f.write_all(line.as_bytes())
-            .and_then(|()| f.flush())
-            .map_err(|e| AuditError::Write(e.to_string()))
-    }
-
-    /// Appends several lines (e.g. what `VisitState::apply` returned).
-    pub fn append_all(&self, entries: &[AuditEntry]) -> Result<(), AuditError> {
-        entries.iter().try_for_each(|e| self.append(e))
-    }
-
-    /// The last `n` lines, oldest first (tests, CLI). Lines that do not parse are skipped.
-    pub fn read_recent(&self, n: usize) -> Result<Vec<AuditRecord>, AuditError> {
-        let f = File::open(&self.path).map_err(|e| AuditError::Read(e.to_string()))?;
-        let mut ring = std::collections::VecDeque::with_capacity(n.min(1024));
-        for line in BufReader::new(f).lines() {
-            let line = line.map_err(|e| AuditError::Read(e.to_string()))?;
-            if let Ok(r) = serde_json::from_str::<AuditRecord>(&line) {
-                if ring.len() == n {
-                    ring.pop_front();
-                }
-                if n > 0 {
-                    ring.push_back(r);
-                }
-            }
-        }
-        Ok(ring.into())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,39 +253,5 @@ mod tests {
             let e = AuditEntry::new(T, AuditKind::VisitEnded, bad);
             assert_eq!(e.appointment(), "invalid", "{bad}");
         }
-    }
-
-    #[test]
-    fn appends_flushes_and_reads_back() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let log = AuditLog::open(dir.path()).expect("open");
-        for i in 0..5 {
-            log.append(&AuditEntry::new(T + i, AuditKind::ParticipantJoined, "a1").count("n", 1))
-                .expect("append");
-        }
-        let recent = log.read_recent(2).expect("read");
-        assert_eq!(recent.len(), 2);
-        assert_eq!(recent[1].at, "2026-11-24T14:20:04Z");
-        assert_eq!(recent[0].kind, "visit.participant_joined");
-        // Reopening appends; nothing is truncated.
-        drop(log);
-        let log = AuditLog::open(dir.path()).expect("reopen");
-        log.append(&AuditEntry::new(T, AuditKind::VisitEnded, "a1"))
-            .expect("append");
-        assert_eq!(log.read_recent(100).expect("read").len(), 6);
-        assert!(log.read_recent(0).expect("read").is_empty());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn file_is_private() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().join(FILE_NAME);
-        std::fs::write(&path, "").expect("pre-existing");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        let _log = AuditLog::open(dir.path()).expect("open");
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -6,8 +6,10 @@
 //! kernel keyutils is the fallback when no Secret Service runs; there is deliberately no
 //! plaintext store to fall back to.
 
+mod audit_items;
 pub mod items;
 
+pub use audit_items::{AUDIT_CHECKPOINT, AUDIT_KEY};
 pub use items::{ItemInfo, ItemKind};
 
 use keyring_core::{CredentialStore, Entry};

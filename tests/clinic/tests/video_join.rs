@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rounds_clinic_tests::{TokenEndpoint, control, hospital, temp_dir};
-use rounds_core::audit::AuditLog;
+use rounds_core::audit::{AuditLog, MemoryAuditKeys, Rotation};
 use rounds_core::auth::AuthError;
 use rounds_core::net::{NetClient, Url};
 use rounds_core::schedule::{BoxFuture, TokenSource};
@@ -382,13 +382,19 @@ async fn hostile_answers_never_become_a_ticket() {
     join_as(&sb, &tokens, &id).await.expect("ticket");
 }
 
+/// The chained log with its key in memory: these tests must not touch a real keychain.
+fn audit_log(dir: &std::path::Path) -> AuditLog {
+    AuditLog::with_keys(dir, Arc::new(MemoryAuditKeys::default()), Rotation::default())
+        .expect("audit log")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_audit_log_keeps_no_token_room_or_name() {
     let sb = clinic().await;
     let tokens = Tokens::signed_in(&sb, "drsmith").await;
     let id = smith_visit();
     let dir = temp_dir("video-audit");
-    let log = AuditLog::open(&dir).expect("audit log");
+    let log = audit_log(&dir);
     let now = 1_795_530_000;
 
     let refused = join_as(&sb, &tokens, &jones_visit())
@@ -461,6 +467,7 @@ async fn the_audit_log_keeps_no_token_room_or_name() {
     assert_eq!(
         kinds,
         [
+            "audit.started",
             "visit.ticket_refused",
             "visit.ticket",
             "visit.joined",
@@ -494,7 +501,7 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
         .to_string();
     let notices: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let dir = temp_dir("visit-page-audit");
-    let audit = Arc::new(AuditLog::open(&dir).expect("audit"));
+    let audit = Arc::new(audit_log(&dir));
     let page = video::VisitPage::start(
         &ticket,
         video::PageOptions {
