@@ -180,7 +180,6 @@ fn human(r: &DoctorReport) -> String {
                 ),
             ),
             (S::Active, _) => ("ok  ", "in force".to_string()),
-            (S::Unsupported, _) => ("--  ", "not read by this build".to_string()),
             (S::Absent, _) => ("ok  ", "none (unmanaged)".to_string()),
         };
         out += &format!(

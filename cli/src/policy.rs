@@ -2,7 +2,10 @@
 
 use rounds_core::Core;
 use rounds_core::app::Environment;
-use rounds_core::policy::{self, Origin, Policy, SourceStatus};
+use rounds_core::policy::{
+    self, ManagedPrefsSource, Origin, Policy, PolicySource, SourceStatus, managed_prefs,
+};
+use std::path::Path;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -10,7 +13,9 @@ Usage: rounds-cli policy <command>
 
   show [--json]      Every setting in force on this machine, with its source and whether it
                      is locked (mandatory) or only a default the user may change.
-  validate FILE      Check a policy file exactly as the app loads it; prints the app's error.
+  validate FILE      Check a policy exactly as the app loads it; prints the app's error.
+                     FILE: a policy file (.json), a managed preferences file (.plist, XML or
+                     binary) or an unsigned configuration profile (.mobileconfig).
   schema             Print the JSON Schema of the policy file (generated from the app's types).
 ";
 
@@ -56,7 +61,6 @@ fn show(json: bool) -> ExitCode {
                 SourceStatus::Absent => "absent",
                 SourceStatus::Active => "in force",
                 SourceStatus::Rejected => "REJECTED (secure defaults kept)",
-                SourceStatus::Unsupported => "not read by this build",
             };
             println!("source  {:<22} {:<44} {status}", s.name, s.location);
             if let Some(p) = &s.problem {
@@ -83,11 +87,35 @@ fn show(json: bool) -> ExitCode {
 }
 
 fn validate(file: &str) -> ExitCode {
-    if !std::path::Path::new(file).is_file() {
+    if !Path::new(file).is_file() {
         eprintln!("rounds-cli: {file}: no such file");
         return ExitCode::FAILURE;
     }
-    let p = Policy::from_file(file);
+    let p = match Path::new(file).extension().and_then(|e| e.to_str()) {
+        Some("plist") => {
+            Policy::load(&[
+                Box::new(ManagedPrefsSource::new("Configuration profile", file))
+                    as Box<dyn PolicySource>,
+            ])
+        }
+        Some("mobileconfig") => {
+            // The payload as macOS would write it to the managed preferences file.
+            let checked = std::fs::read(file)
+                .map_err(|e| e.to_string())
+                .and_then(|b| managed_prefs::from_profile(&b));
+            return match checked {
+                Ok(_) => {
+                    println!("{file}: valid");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    println!("{file}: REJECTED — profile {file} is not valid: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => Policy::from_file(file),
+    };
     match p.reports().first() {
         Some(r) if r.status == SourceStatus::Active => {
             println!("{file}: valid");

@@ -1,19 +1,27 @@
 //! IT's policy: system-level settings that override the user's, modelled on Chrome's and
 //! Firefox's enterprise policies.
 //!
-//! Sources, highest precedence first: Windows Group Policy (`HKLM\Software\Policies\Rounds`),
-//! macOS managed preferences, then a JSON file (`/etc/rounds/policy.json` on Linux, `policy.json`
-//! beside the install on Windows/macOS); then the user's settings; then secure defaults. Each
-//! document has `mandatory` (locked) and `recommended` (user may change) halves.
+//! Sources, highest precedence first: Windows Group Policy (`HKLM`, then `HKCU`
+//! `\Software\Policies\Rounds`), macOS managed preferences (device, then user), then a JSON
+//! file (`/etc/rounds/policy.json` on Linux, `policy.json` beside the install on Windows,
+//! `/Library/Application Support/Rounds/policy.json` on macOS); then the user's settings; then
+//! secure defaults. Each document has `mandatory` (locked) and `recommended` (user may change) halves.
 //!
 //! A source whose document fails to parse or validate is **rejected as a whole**: none of it
 //! applies, the secure defaults stay, and the rejection is shown in the UI, the CLI and the log.
 
+mod document;
+pub mod managed_prefs;
+pub mod registry;
+#[cfg(windows)]
+mod registry_win;
 mod settings;
 mod sources;
 
+pub use managed_prefs::ManagedPrefsSource;
+pub use registry::RegistrySource;
 pub use settings::*;
-pub use sources::{FileSource, PolicySource, SourceStatus, platform_sources};
+pub use sources::{FileSource, Overrides, PolicySource, SourceStatus, platform_sources};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -88,7 +96,7 @@ impl Policy {
                     p.docs.push((s.name().to_string(), doc));
                     (SourceStatus::Active, None)
                 }
-                Ok(None) => (s.absent_status(), None),
+                Ok(None) => (SourceStatus::Absent, None),
                 // Logged by whoever applies the policy (`Core`), once logging is up.
                 Err(e) => (SourceStatus::Rejected, Some(e.to_string())),
             };
@@ -238,3 +246,7 @@ fn unflatten(flat: &BTreeMap<String, Value>) -> Value {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_plist;
+#[cfg(test)]
+mod tests_registry;

@@ -493,9 +493,7 @@ export type SourceStatus =
 /**  Loaded and in force. */
 "active" | 
 /**  Present but invalid: none of it applies; secure defaults are kept. */
-"rejected" | 
-/**  This build cannot read this source yet (shown so IT is never misled). */
-"unsupported";
+"rejected";
 
 /**  The meter's state. */
 export type Strength = {
