@@ -153,8 +153,14 @@ fn start(st: &AppState, p: &HashMap<String, String>) -> Response {
         return error_page("redirect_uri does not match a registered redirect URI");
     };
     let state = get("state");
+    let issuer = st.oauth_base();
     let err = |e: &str, d: &str| {
-        let mut v = vec![("error", e), ("error_description", d)];
+        // RFC 9207: every authorization response names its issuer, errors too.
+        let mut v = vec![
+            ("error", e),
+            ("error_description", d),
+            ("iss", issuer.as_str()),
+        ];
         if let Some(s) = state.as_deref() {
             v.push(("state", s));
         }
@@ -301,6 +307,8 @@ pub async fn login_post(State(st): State<Arc<AppState>>, body: Bytes) -> Respons
         if let Some(s) = &req.state {
             params.push(("state", s.clone()));
         }
+        // RFC 9207 (mix-up defence): the client checks this against discovery's issuer.
+        params.push(("iss", st.oauth_base()));
         let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         return redirect(&req.redirect_uri, &refs);
     }

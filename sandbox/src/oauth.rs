@@ -159,6 +159,7 @@ pub async fn discovery(State(st): State<Arc<AppState>>) -> Response {
                 "user/Appointment.read", "user/Appointment.rs", "user/Patient.read", "user/Patient.rs",
                 "user/Practitioner.read", "user/Practitioner.rs", "user/Location.read", "user/Location.rs"],
             "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["ES256"],

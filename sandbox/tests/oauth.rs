@@ -636,6 +636,13 @@ async fn authorization_code_with_pkce_and_totp_login_page() {
     assert!(loc.as_str().starts_with(redirect));
     let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
     assert_eq!(q["state"], "st4te");
+    // RFC 9207: the response names the issuer discovery gave.
+    let (s, meta) = t
+        .get("/oauth2/default/.well-known/openid-configuration", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(q["iss"], meta["issuer"].as_str().expect("issuer"));
     let (s, v) = t
         .token(&[
             ("grant_type", "authorization_code"),

@@ -38,6 +38,8 @@ pub struct BrowserSignIn {
     verifier: Secret,
     /// The issuer discovery named: an `iss` on the callback must be this one (RFC 9207).
     issuer: Option<String>,
+    /// The server promised `iss` on every answer (RFC 9207 §2.4).
+    iss_required: bool,
 }
 
 impl std::fmt::Debug for BrowserSignIn {
@@ -119,6 +121,7 @@ impl<T: Transport> Authenticator<'_, T> {
             state,
             verifier,
             issuer: d.issuer,
+            iss_required: d.iss_required,
         })
     }
 
@@ -211,10 +214,14 @@ async fn wait_for_code(login: &BrowserSignIn) -> Result<Secret, AuthError> {
             .await;
             continue;
         }
-        // RFC 9207: a server that names itself in the answer must be the one we asked.
-        if let (Some(iss), Some(want)) = (q("iss"), login.issuer.as_deref())
-            && iss != want
-        {
+        // RFC 9207: a server that names itself in the answer must be the one we asked, and
+        // one that promised to must not leave its name out.
+        let wrong_issuer = match (q("iss"), login.issuer.as_deref()) {
+            (Some(iss), Some(want)) => iss != want,
+            (None, _) => login.iss_required,
+            (Some(_), None) => false,
+        };
+        if wrong_issuer {
             tracing::warn!("loopback callback from another issuer; refused");
             respond(
                 &mut sock,

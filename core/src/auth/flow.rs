@@ -88,6 +88,9 @@ pub struct Enrollment {
 pub struct Discovery {
     /// `issuer` (OIDC Discovery §3), for the `iss` of an authorization response (RFC 9207).
     pub issuer: Option<String>,
+    /// `authorization_response_iss_parameter_supported`: then an answer without `iss` is
+    /// refused (RFC 9207 §2.4), so a mix-up attacker cannot simply leave it out.
+    pub iss_required: bool,
     pub token_endpoint: Url,
     /// The clinic's own login page (browser sign-in, §1.5).
     pub authorization_endpoint: Option<Url>,
@@ -308,6 +311,11 @@ impl<'v, T: Transport> Authenticator<'v, T> {
         };
         Ok(Discovery {
             issuer: r.str("issuer").map(str::to_string),
+            iss_required: r
+                .body
+                .get("authorization_response_iss_parameter_supported")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
             scopes_supported,
             registration_endpoint: ep("registration_endpoint")?,
             authorization_endpoint: ep("authorization_endpoint")?,

@@ -18,6 +18,7 @@ fn main() {
         case!(password_is_never_sent_when_the_server_has_no_mfa_step),
         case!(a_forged_callback_is_ignored_and_the_real_one_wins),
         case!(deny_cancel_and_a_busy_port_are_named),
+        case!(an_answer_without_its_issuer_or_from_another_is_refused),
     ];
     s::run(cases)
 }
@@ -225,5 +226,69 @@ async fn deny_cancel_and_a_busy_port_are_named() {
         secret_tool_accounts()
             .iter()
             .all(|a| a != "stock-d/session" && a != "stock-d/refresh")
+    );
+}
+
+/// RFC 9207 mix-up defence: the sandbox advertises `iss` on every authorization response, so
+/// the real answer with its `iss` dropped, or naming another issuer, is refused, not traded.
+async fn an_answer_without_its_issuer_or_from_another_is_refused() {
+    let sb = sandbox().await;
+    stock_openemr(&sb).await;
+    let v = s::vault();
+    let auth = Authenticator::new(TestTransport::new(&sb), &v).with_redirect(redirect());
+    let acct = account(&sb, "stock-e", "");
+    for tamper in ["drop", "other"] {
+        let login = auth.begin_browser(&acct).await.expect("begin");
+        let url = login.url().clone();
+        let browser = async {
+            let loc = clinic_page::sign_in(
+                std::path::Path::new(&sb.ready.ca_pem),
+                url.as_str(),
+                "drsmith",
+                PASSWORD,
+                // The next code for the second round (the first one's code is spent).
+                async || s::totp(&sb, "drsmith", i64::from(tamper == "other")).await,
+                Consent::Allow,
+            )
+            .await
+            .expect("clinic page");
+            let mut u = Url::parse(&loc).expect("location");
+            let kept: Vec<(String, String)> = u
+                .query_pairs()
+                .into_owned()
+                .filter(|(k, _)| k != "iss")
+                .collect();
+            assert!(
+                kept.len() < u.query_pairs().count(),
+                "the sandbox sent no iss: {loc}"
+            );
+            {
+                let mut q = u.query_pairs_mut();
+                q.clear().extend_pairs(kept);
+                if tamper == "other" {
+                    q.append_pair("iss", "https://evil.example/oauth2/default");
+                }
+            }
+            clinic_page::follow_callback(u.as_str())
+                .await
+                .expect("callback")
+        };
+        let (signed, (status, page)) = tokio::join!(
+            auth.finish_browser(&acct, login, std::future::pending()),
+            browser
+        );
+        assert_eq!(status, 400, "{tamper}: {page}");
+        assert!(page.contains("another server"), "{tamper}: {page}");
+        assert!(
+            matches!(signed, Err(AuthError::Server { status: 400, .. })),
+            "{tamper}: {signed:?}"
+        );
+    }
+    let stored = secret_tool_accounts();
+    assert!(
+        stored
+            .iter()
+            .all(|a| a != "stock-e/session" && a != "stock-e/refresh"),
+        "no tokens stored: {stored:?}"
     );
 }
