@@ -23,6 +23,9 @@ pub enum CoreError {
     Video(#[from] VideoError),
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// An update refused or not installed (issue 17); the running version is unchanged.
+    #[error(transparent)]
+    Update(#[from] crate::update::UpdateError),
     /// A password change that did not happen (issue 10); the session is unchanged.
     #[error(transparent)]
     Password(#[from] crate::app::PasswordChangeError),

@@ -21,6 +21,7 @@ pub mod policy;
 pub mod rotation;
 pub mod schedule;
 pub mod secret;
+pub mod update;
 pub mod vault;
 pub mod video;
 

@@ -8,6 +8,7 @@ use rounds_core::CoreError;
 use rounds_core::auth::{AuthError, Field};
 use rounds_core::net::NetError;
 use rounds_core::policy::PolicyError;
+use rounds_core::update::UpdateError;
 use rounds_core::vault::VaultError;
 use serde::Serialize;
 
@@ -221,11 +222,41 @@ impl From<CoreError> for UiError {
                     "Only {user} can unlock this session. To use Rounds as someone else, choose Sign out first."
                 ),
             ),
+            CoreError::Update(u) => update(u),
             CoreError::Audit(_) | CoreError::Internal(_) => Self::new(
                 C::Internal,
                 "Something went wrong inside Rounds. Your data is safe; please try again, and tell IT if it keeps happening.",
             ),
         }
+    }
+}
+
+/// Update refusals name what failed in plain words and say the running version stays.
+fn update(u: UpdateError) -> UiError {
+    use ErrorCode as C;
+    match u {
+        UpdateError::VisitOpen => UiError::new(
+            C::InvalidInput,
+            "Updates wait until your visit ends. Nothing changes during a visit.",
+        ),
+        UpdateError::NothingToInstall | UpdateError::NotAllowed => UiError::new(
+            C::NotAvailable,
+            "There is no update to install right now.",
+        ),
+        UpdateError::Net(_) | UpdateError::Manifest { .. } => UiError::new(
+            C::Offline,
+            "Rounds could not reach the update server. This version keeps working; Rounds tries again later.",
+        ),
+        UpdateError::Install { .. } => UiError::new(
+            C::Internal,
+            "The update could not be installed. This version keeps working; tell IT if it keeps happening.",
+        ),
+        refused => UiError::new(
+            C::ServerError,
+            format!(
+                "The update was refused: {refused}. This version keeps working; IT can see the detail in the log."
+            ),
+        ),
     }
 }
 

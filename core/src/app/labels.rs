@@ -27,6 +27,8 @@ pub fn label(key: &str) -> String {
         "updates.mode" => "Updates",
         "updates.channel" => "Update channel",
         "updates.pinned_version" => "Pinned version",
+        "updates.endpoint" => "Update server",
+        "updates.public_key" => "Update signing key",
         "sync.days_back" => "Schedule kept for past days",
         "sync.days_ahead" => "Schedule synced for days ahead",
         "sync.interval_seconds" => "Schedule refresh (seconds)",

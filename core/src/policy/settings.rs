@@ -131,12 +131,20 @@ settings_tree! {
         /// Play a sound with notifications.
         sound: bool = true,
     }
-    /// Application updates.
+    /// Application updates: signed, never mid-visit, never below the running version.
     updates: UpdateSettings / UpdateEffective {
+        /// `off`: never asks any server. `channel`: the newest signed version on `channel`.
+        /// `pinned`: moves only to exactly `pinned_version`, never past it, never back.
         mode: UpdateMode = UpdateMode::Channel,
         channel: UpdateChannel = UpdateChannel::Stable,
         /// With `mode: pinned`: the exact version to stay on, e.g. `1.4.2`.
         pinned_version: Option<String> = None,
+        /// The update manifest (Tauri's static JSON), https; `{channel}` in it becomes the
+        /// channel's name. Unset: this build knows no update server and checks nothing.
+        endpoint: Option<String> = None,
+        /// The minisign public key every update must be signed with: the `RW…` line of the
+        /// `.pub` file, or Tauri's base64 of the whole file. Unset: no update is accepted.
+        public_key: Option<String> = None,
     }
     /// Schedule sync.
     sync: SyncSettings / SyncEffective {
@@ -292,6 +300,13 @@ impl Settings {
             }
             if u.mode == Some(UpdateMode::Pinned) && !matches!(u.pinned_version, Some(Some(_))) {
                 return Err("updates.mode: `pinned` needs updates.pinned_version".into());
+            }
+            if let Some(Some(e)) = &u.endpoint {
+                crate::update::check_endpoint(e).map_err(|e| format!("updates.endpoint: {e}"))?;
+            }
+            if let Some(Some(k)) = &u.public_key {
+                crate::update::sign::parse_public_key(k)
+                    .map_err(|e| format!("updates.public_key: {e}"))?;
             }
         }
         if let Some(s) = &self.sync {
