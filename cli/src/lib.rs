@@ -3,6 +3,7 @@
 //! Like aws-vault it is a thin front end over the same core as the app, so what it reports is
 //! what the app sees. Argument parsing is by hand to keep the tool small and dependency-free.
 
+mod audit;
 mod doctor;
 mod policy;
 mod profiles;
@@ -15,6 +16,15 @@ const USAGE: &str = "\
 Usage: rounds-cli <command> [options]
 
 Commands:
+  audit verify [--dir D] [--json]
+                    Check the tamper-evident audit log (every kept file, oldest first): MACs
+                    with this user's keychain key, links, order, the tail against the
+                    keychain's checkpoint. Names the first broken record; exits 1 when broken,
+                    3 when nothing is broken but not all could be checked (no key, records
+                    written while the keychain was locked).
+  audit export --since DATE [--format jsonl|csv] [--dir D]
+                    The records since DATE (YYYY-MM-DD or RFC 3339), oldest first, to stdout.
+                    CSV columns: seq,at,kind,appointment,detail,mac. No patient data.
   doctor [--json]   Which keychain is in use and reachable, which policy is in force,
                     where the app keeps its files, and which clinic server it will use.
   doctor --server URL [--json]
@@ -43,6 +53,7 @@ Commands:
 pub fn run(args: &[String]) -> ExitCode {
     let strs: Vec<&str> = args.iter().map(String::as_str).collect();
     match strs.as_slice() {
+        ["audit", rest @ ..] => audit::run(rest),
         ["doctor", rest @ ..] => doctor::run(rest),
         ["policy", rest @ ..] => policy::run(rest),
         ["profiles", rest @ ..] => profiles::run(rest),

@@ -70,7 +70,8 @@ impl AuditKeys for Vault {
     }
 }
 
-/// A key store in memory. `set_locked(true)` makes every call fail as a locked keychain does.
+/// A key store in memory. `set_locked(true)` makes it answer as a locked gnome-keyring does:
+/// reads find nothing, writes fail.
 #[derive(Default)]
 pub struct MemoryAuditKeys {
     key: Mutex<Option<Zeroizing<String>>>,
@@ -105,8 +106,12 @@ impl MemoryAuditKeys {
         }
     }
 
+    fn locked(&self) -> bool {
+        self.locked.load(Ordering::SeqCst)
+    }
+
     fn guard(&self) -> Result<(), VaultError> {
-        if self.locked.load(Ordering::SeqCst) {
+        if self.locked() {
             return Err(VaultError::Unavailable {
                 detail: "in-memory keychain locked (test)".into(),
             });
@@ -123,7 +128,9 @@ fn poisoned() -> VaultError {
 
 impl AuditKeys for MemoryAuditKeys {
     fn get_key(&self) -> Result<Option<Secret>, VaultError> {
-        self.guard()?;
+        if self.locked() {
+            return Ok(None);
+        }
         let k = self.key.lock().map_err(|_| poisoned())?;
         Ok(k.as_ref().map(|k| Secret::new(k.to_string())))
     }
@@ -135,7 +142,9 @@ impl AuditKeys for MemoryAuditKeys {
     }
 
     fn checkpoint(&self) -> Result<Option<Checkpoint>, VaultError> {
-        self.guard()?;
+        if self.locked() {
+            return Ok(None);
+        }
         Ok(self.checkpoint.lock().map_err(|_| poisoned())?.clone())
     }
 

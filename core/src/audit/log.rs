@@ -149,12 +149,17 @@ impl AuditLog {
         let mac_key = match &key {
             Ok(Some(k)) => MacKey::from_hex(k.expose()),
             Ok(None) if tail.as_ref().is_some_and(|(l, _)| l.mac.is_some()) => {
-                // Keyed records but no key: they can never be checked again; keep them aside.
-                tracing::warn!("audit key missing from the keychain; starting a new chain");
-                set_aside(dir, &format!("unverifiable-{now}"))?;
-                first_record = Some(started("key_missing"));
-                files = chain_files(dir);
-                new_key(keys.as_ref())
+                // Keyed records but no key. A locked gnome-keyring also answers "no such
+                // item", so the chain is set aside only once a new key could be stored (the
+                // keychain is open and really lacks it); else: unkeyed, and ask again later.
+                let k = new_key(keys.as_ref());
+                if k.is_some() {
+                    tracing::warn!("audit key missing from the keychain; starting a new chain");
+                    set_aside(dir, &format!("unverifiable-{now}"))?;
+                    first_record = Some(started("key_missing"));
+                    files = chain_files(dir);
+                }
+                k
             }
             Ok(None) => new_key(keys.as_ref()),
             Err(e) => {

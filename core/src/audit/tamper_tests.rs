@@ -286,8 +286,22 @@ fn a_legacy_log_is_moved_aside_and_the_new_chain_starts_from_its_hash() {
 
 #[test]
 fn a_locked_keychain_loses_no_event_and_verify_says_unverified() {
+    // A first start while locked: a chain, unkeyed.
     let dir = tempfile::tempdir().expect("tmp");
     let k = keys();
+    k.set_locked(true);
+    let log = open(dir.path(), &k, Rotation::default());
+    log.append(&AuditEntry::new(T, AuditKind::Knock, "a1"))
+        .expect("append");
+    drop(log);
+    assert!(
+        lines(dir.path())
+            .iter()
+            .all(|l| l.ends_with(",\"mac\":null}"))
+    );
+    // A keyed log, then a start while the keychain is locked: it answers "no such item",
+    // which must not set the keyed chain aside as if the key were lost.
+    let (dir, k) = log_of(2);
     k.set_locked(true);
     let log = open(dir.path(), &k, Rotation::default());
     for i in 0..3 {
@@ -295,8 +309,13 @@ fn a_locked_keychain_loses_no_event_and_verify_says_unverified() {
             .expect("append");
     }
     drop(log);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        1,
+        "nothing set aside"
+    );
     assert!(
-        lines(dir.path())
+        lines(dir.path())[3..]
             .iter()
             .all(|l| l.ends_with(",\"mac\":null}"))
     );
@@ -307,11 +326,11 @@ fn a_locked_keychain_loses_no_event_and_verify_says_unverified() {
     let r = check(dir.path(), &k);
     assert_eq!(
         (r.status, r.unkeyed, r.records),
-        (Status::Unverified, 4, 5),
+        (Status::Unverified, 3, 7),
         "{r:#?}"
     );
     assert!(
-        lines(dir.path())[4].contains("\"mac\":\""),
+        lines(dir.path())[6].contains("\"mac\":\""),
         "keyed again once unlocked"
     );
 }
