@@ -18,6 +18,7 @@ pub mod net;
 pub mod password;
 pub mod paths;
 pub mod policy;
+pub mod readiness;
 pub mod rotation;
 pub mod schedule;
 pub mod secret;
