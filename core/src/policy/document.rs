@@ -6,16 +6,16 @@
 //! all of them.
 
 use super::{PolicyDocument, Settings};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 const HALVES: [&str; 2] = ["mandatory", "recommended"];
 
 /// A document from `{mandatory: {section: {field: v}}, recommended: …}`, checked as the file is.
-pub(super) fn from_value(value: Value) -> Result<PolicyDocument, String> {
-    if let Err(e) = serde_json::from_value::<PolicyDocument>(value.clone()) {
-        return Err(locate(&value).unwrap_or_else(|| e.to_string()));
-    }
-    let doc: PolicyDocument = serde_json::from_value(value).map_err(|e| e.to_string())?;
+pub(super) fn from_value(value: &Value) -> Result<PolicyDocument, String> {
+    // From `&Value`: no copy of the tree on the (common) valid path.
+    let doc = PolicyDocument::deserialize(value)
+        .map_err(|e| locate(value).unwrap_or_else(|| e.to_string()))?;
     validate(&doc)?;
     Ok(doc)
 }
@@ -57,7 +57,7 @@ fn locate(value: &Value) -> Option<String> {
             let one = |fields: Value| {
                 let mut m = Map::new();
                 m.insert(section.clone(), fields);
-                serde_json::from_value::<Settings>(Value::Object(m))
+                Settings::deserialize(&Value::Object(m))
             };
             if let Err(e) = one(Value::Object(Map::new())) {
                 return Some(format!("{half}.{section}: unknown section ({e})"));

@@ -109,7 +109,7 @@ fn from_plist(value: &plist::Value) -> Result<PolicyDocument, String> {
         return Err("the property list must be a dictionary at the top".into());
     };
     top.retain(|k, _| !PAYLOAD_KEYS.contains(&k.as_str()));
-    document::from_value(Value::Object(top))
+    document::from_value(&Value::Object(top))
 }
 
 /// The plist tree as the JSON tree a policy file would hold. Dates, data and UIDs have no

@@ -186,9 +186,6 @@ pub fn document_from(hive: Hive, entries: &[RegEntry]) -> Result<Option<PolicyDo
         }
         let value = convert(*kind, &e.value).map_err(|d| format!("{at}: {d}"))?;
         let (section, field) = key.split_once('.').unwrap_or((&key, ""));
-        // Checked on its own first, so a wrong type names this value and not the whole half.
-        let single = serde_json::json!({ section: { field: value.clone() } });
-        serde_json::from_value::<super::Settings>(single).map_err(|d| format!("{at}: {d}"))?;
         let fields = halves
             .entry(half)
             .or_default()
@@ -202,10 +199,11 @@ pub fn document_from(hive: Hive, entries: &[RegEntry]) -> Result<Option<PolicyDo
         .into_iter()
         .map(|(h, m)| (h.to_string(), Value::Object(m)))
         .collect::<Map<_, _>>();
-    document::from_value(Value::Object(tree))
+    document::from_value(&Value::Object(tree))
         .map(Some)
         .map_err(|e| {
-            // `mandatory.session.x: …` → `Mandatory\session.x: …`, the value IT set.
+            // `mandatory.session.x: …` → `Mandatory\session.x: …`, the value IT set (the key
+            // names are lower-cased dotted keys, as the registry compares them).
             for (half, key) in [("mandatory.", "Mandatory"), ("recommended.", "Recommended")] {
                 if let Some(rest) = e.strip_prefix(half) {
                     return format!(r"{key}\{rest}");
