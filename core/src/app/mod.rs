@@ -58,7 +58,11 @@ impl Environment {
 
     /// Reads IT's policy from this platform's sources (cheap: a few small files).
     pub fn load_policy(&self) -> Policy {
-        Policy::load(&policy::platform_sources(self.policy_override.clone()))
+        let overrides = policy::Overrides {
+            file: self.policy_override.clone(),
+            ..policy::Overrides::from_debug_env()
+        };
+        Policy::load(&policy::platform_sources(overrides))
     }
 }
 
