@@ -7,6 +7,7 @@ mod labels;
 mod lock;
 mod passwords;
 mod profiles;
+mod readiness;
 mod schedule;
 mod session;
 mod update;
@@ -84,6 +85,8 @@ pub struct Core {
     audit: std::sync::Mutex<Option<std::sync::Arc<crate::audit::AuditLog>>>,
     /// The idle clock and the lock (automatic logoff).
     idle: std::sync::Mutex<lock::Idle>,
+    /// Visit readiness checked in the background, by appointment (app/readiness.rs).
+    readiness: readiness::Shared,
     /// The password rotation's clock when a test sets one (`None`: the system clock).
     clock: std::sync::RwLock<Option<passwords::TestClock>>,
 }
@@ -126,6 +129,7 @@ impl Core {
             visit: Default::default(),
             audit: Default::default(),
             idle: Default::default(),
+            readiness: Default::default(),
             clock: Default::default(),
         })
     }

@@ -135,6 +135,8 @@ impl Core {
             }
         };
         self.audit_all(&[ticket.audit_entry(now)]);
+        // The server to check before this profile's next visits (app/readiness.rs).
+        self.remember_video_domain(ticket.domain());
         let server_ms = t0.elapsed().as_millis();
         let t1 = std::time::Instant::now();
         let posture =
