@@ -247,6 +247,8 @@ fn unflatten(flat: &BTreeMap<String, Value>) -> Value {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_admx;
+#[cfg(test)]
 mod tests_plist;
 #[cfg(test)]
 mod tests_registry;

@@ -2,114 +2,36 @@
 //! template and the reader cannot drift, and the hive's whole-or-nothing rule.
 
 use super::registry::{self, Hive, Kind, POLICY_KEY, RegEntry, RegValue, RegistrySource};
+use super::tests_admx::{Writes, admx_policies, hives};
 use super::*;
-use quick_xml::events::{BytesStart, Event};
 use serde_json::json;
 use std::collections::BTreeSet;
 
-const ADMX: &str = include_str!("../../../windows/admx/rounds.admx");
-
-/// What one ADMX policy writes when enabled.
-#[derive(Debug)]
-enum Writes {
-    /// enabledValue 1 / disabledValue 0 (or delete).
-    Flag,
-    Decimal {
-        min: u32,
-        max: u32,
-    },
-    Choice(Vec<String>),
-    Text,
-    MultiText,
-}
-
-#[derive(Debug)]
-struct AdmxPolicy {
-    name: String,
-    class: String,
-    key: String,
-    value_name: String,
-    writes: Writes,
-}
-
-fn attr(e: &BytesStart, name: &str) -> Option<String> {
-    e.attributes().flatten().find_map(|a| {
-        (a.key.as_ref() == name).then(|| {
-            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map(|v| v.into_owned())
-                .unwrap_or_default()
+/// The values the policy schema allows for a choice setting, in order.
+fn schema_choices(key: &str) -> Vec<String> {
+    let schema: Value = serde_json::from_str(&json_schema()).unwrap_or_default();
+    let (section, field) = key.split_once('.').unwrap_or_default();
+    let name = |v: &Value| {
+        let r = v["$ref"].as_str().or_else(|| {
+            v["anyOf"]
+                .as_array()
+                .and_then(|a| a.iter().find_map(|x| x["$ref"].as_str()))
+        });
+        r.and_then(|r| r.rsplit('/').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let defs = &schema["$defs"];
+    let section_def = &defs[name(&defs["Settings"]["properties"][section])];
+    let choice = &defs[name(&section_def["properties"][field])];
+    choice["enum"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
         })
-    })
-}
-
-/// Every `<policy>` of the shipped template, with the registry value it writes.
-fn admx_policies() -> Vec<AdmxPolicy> {
-    let mut reader = quick_xml::Reader::from_str(ADMX);
-    let mut out: Vec<AdmxPolicy> = Vec::new();
-    let mut in_string = false;
-    loop {
-        let event = reader.read_event().expect("ADMX is XML");
-        let (e, empty) = match &event {
-            Event::Start(e) => (e.clone(), false),
-            Event::Empty(e) => (e.clone(), true),
-            Event::Text(t) if in_string => {
-                if let Some(Writes::Choice(items)) = out.last_mut().map(|p| &mut p.writes) {
-                    items.push(String::from(&**t));
-                }
-                continue;
-            }
-            Event::End(e) if e.name().as_ref() == "string" => {
-                in_string = false;
-                continue;
-            }
-            Event::Eof => break,
-            _ => continue,
-        };
-        let get = |n: &str| attr(&e, n).unwrap_or_default();
-        let last = out.last_mut();
-        match (e.name().as_ref(), last) {
-            ("policy", _) => out.push(AdmxPolicy {
-                name: get("name"),
-                class: get("class"),
-                key: get("key"),
-                value_name: get("valueName"),
-                writes: Writes::Flag,
-            }),
-            ("decimal", Some(p)) if !get("id").is_empty() => {
-                p.value_name = get("valueName");
-                p.writes = Writes::Decimal {
-                    min: get("minValue").parse().expect("minValue"),
-                    max: get("maxValue").parse().expect("maxValue"),
-                };
-            }
-            ("enum", Some(p)) => {
-                p.value_name = get("valueName");
-                p.writes = Writes::Choice(Vec::new());
-            }
-            ("string", Some(_)) if !empty => in_string = true,
-            ("text", Some(p)) => {
-                p.value_name = get("valueName");
-                p.writes = Writes::Text;
-            }
-            ("multiText", Some(p)) => {
-                p.value_name = get("valueName");
-                p.writes = Writes::MultiText;
-            }
-            ("list", Some(p)) => panic!("{}: <list> writes subkeys, which Rounds refuses", p.name),
-            _ => {}
-        }
-    }
-    assert!(out.len() > 40, "found only {} policies", out.len());
-    out
-}
-
-fn hives(class: &str) -> Vec<Hive> {
-    match class {
-        "Machine" => vec![Hive::Machine],
-        "User" => vec![Hive::User],
-        "Both" => vec![Hive::Machine, Hive::User],
-        other => panic!("class {other}"),
-    }
+        .unwrap_or_default()
 }
 
 /// Valid REG_SZ data for text policies; a key missing here still has to reach its setting.
@@ -174,6 +96,15 @@ fn every_admx_policy_maps_to_the_setting_it_names_and_validates() {
             Writes::Text => matches!(kind, Kind::Text | Kind::Json),
             Writes::MultiText => matches!(kind, Kind::List { .. }),
         };
+        // A choice added to (or dropped from) the Rust type shows up here, not in the field.
+        if let Writes::Choice(items) = &p.writes {
+            assert_eq!(
+                *items,
+                schema_choices(key),
+                "{}: the ADMX's choices",
+                p.name
+            );
+        }
         assert!(
             want,
             "{}: the ADMX writes {:?}, the reader expects {kind:?}",
