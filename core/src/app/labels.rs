@@ -78,8 +78,35 @@ pub fn options(key: &str) -> Vec<(&'static str, &'static str)> {
             ("system", "Same as my computer"),
             ("light", "Light"),
             ("dark", "Dark"),
+            ("high_contrast", "High contrast"),
         ],
-        "appearance.text_size" => vec![("normal", "Normal"), ("large", "Large")],
+        "appearance.text_size" => vec![
+            ("normal", "Normal"),
+            ("large", "Large (117%)"),
+            ("larger", "Larger (150%)"),
+            ("largest", "Largest (200%)"),
+        ],
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::{TextSize, Theme};
+
+    /// Every value the settings accept is offered in words, and nothing else is.
+    #[test]
+    fn appearance_options_cover_every_choice() {
+        let offered = |key| super::options(key).into_iter().map(|(v, _)| v).collect::<Vec<_>>();
+        let themes = [Theme::System, Theme::Light, Theme::Dark, Theme::HighContrast];
+        assert_eq!(offered("appearance.theme"), themes.map(Theme::as_str));
+        let sizes = [TextSize::Normal, TextSize::Large, TextSize::Larger, TextSize::Largest];
+        assert_eq!(offered("appearance.text_size"), sizes.map(TextSize::as_str));
+        for v in offered("appearance.theme") {
+            assert!(serde_json::from_value::<Theme>(v.into()).is_ok(), "{v}");
+        }
+        for v in offered("appearance.text_size") {
+            assert!(serde_json::from_value::<TextSize>(v.into()).is_ok(), "{v}");
+        }
     }
 }

@@ -197,8 +197,15 @@ choice!(NotificationContent { None = "none", Generic = "generic", PatientName = 
 choice!(UpdateMode { Off = "off", Channel = "channel", Pinned = "pinned" });
 choice!(UpdateChannel { Stable = "stable", Beta = "beta" });
 choice!(LogLevel { Error = "error", Warn = "warn", Info = "info", Debug = "debug" });
-choice!(Theme { System = "system", Light = "light", Dark = "dark" });
-choice!(TextSize { Normal = "normal", Large = "large" });
+choice!(
+    /// `system` follows the OS: dark or light, and high contrast when the OS asks for more
+    /// contrast (WCAG 1.4.6 / 1.4.11).
+    Theme { System = "system", Light = "light", Dark = "dark", HighContrast = "high_contrast" }
+);
+choice!(
+    /// Up to 200% of the normal size (WCAG 1.4.4) without clipped controls at 1280×800.
+    TextSize { Normal = "normal", Large = "large", Larger = "larger", Largest = "largest" }
+);
 
 /// Keys (dotted) the user may change in the settings screen when policy leaves them open.
 pub const USER_KEYS: &[&str] = &[

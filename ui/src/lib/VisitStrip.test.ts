@@ -27,7 +27,7 @@ describe("video visit from the schedule", () => {
       session: { state: "signedIn", user: "drsmith", until: Math.floor(Date.now() / 1000) + 3600 },
       onSession: () => {},
     });
-    const start = await screen.findAllByRole("button", { name: /Start video visit/ });
+    const start = await screen.findAllByRole("button", { name: /Start visit at .* \(video\)/ });
     expect(start).toHaveLength(1);
     await fireEvent.click(start[0]!);
     expect(backend.visitCalls).toEqual(["v1"]);

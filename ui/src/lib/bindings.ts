@@ -538,9 +538,14 @@ export type SyncProgress_Serialize = {
 	error: SyncErrorKind | null,
 };
 
-export type TextSize = "normal" | "large";
+/**  Up to 200% of the normal size (WCAG 1.4.4) without clipped controls at 1280×800. */
+export type TextSize = "normal" | "large" | "larger" | "largest";
 
-export type Theme = "system" | "light" | "dark";
+/**
+ *  `system` follows the OS: dark or light, and high contrast when the OS asks for more
+ *  contrast (WCAG 1.4.6 / 1.4.11).
+ */
+export type Theme = "system" | "light" | "dark" | "high_contrast";
 
 export type UiError = UiError_Serialize | UiError_Deserialize;
 

@@ -39,21 +39,30 @@
       if (ticket.e2eeAllowed && e2eeCapable) run({ toggleE2ee: true });
     }
     const k = $("knocking");
+    // Rebuilt only when who is knocking changes, so a keyboard user's focus on Admit
+    // survives the core's updates.
+    const knockKey = JSON.stringify((view.knocking ?? []).map((p) => [p.id, p.name]));
+    if (knockKey !== k.dataset.key) renderKnocks(k, view.knocking ?? [], knockKey);
+    k.hidden = (view.knocking ?? []).length === 0;
+    if (view.phase === "ended" || view.phase === "left") api?.dispose();
+  }
+
+  function renderKnocks(k, knocking, key) {
+    k.dataset.key = key;
     k.replaceChildren();
-    for (const p of view.knocking ?? []) {
+    for (const p of knocking) {
       const row = document.createElement("div");
       row.textContent = `${p.name || "Someone"} is waiting to be let in. `;
       for (const [label, cmd] of [["Admit", "admit"], ["Deny", "deny"]]) {
         const b = document.createElement("button");
         b.type = "button";
         b.textContent = label;
+        b.dataset.answer = cmd;
         b.addEventListener("click", () => run({ [cmd]: { id: p.id } }));
         row.append(b);
       }
       k.append(row);
     }
-    k.hidden = (view.knocking ?? []).length === 0;
-    if (view.phase === "ended" || view.phase === "left") api?.dispose();
   }
 
   async function run(cmd) {
@@ -122,6 +131,9 @@
     configOverwrite: { prejoinConfig: { enabled: true }, disableDeepLinking: true },
   });
   ticket.jwt = null;
+  // The meeting's frame is the server's; a screen reader still needs its name (WCAG 4.1.2).
+  const frame = typeof api.getIFrame === "function" ? api.getIFrame() : $("meeting").querySelector("iframe");
+  if (frame) frame.title = "Video call";
   // The devices chosen in the check; Jitsi matches them by label (ids differ per origin).
   api.addListener("videoConferenceJoined", () => {
     for (const [fn, d] of [
