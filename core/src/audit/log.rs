@@ -19,7 +19,7 @@
 use std::fs::File;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -79,6 +79,14 @@ pub struct AuditLog {
     rotation: Rotation,
     keys: Arc<dyn AuditKeys>,
     state: Mutex<State>,
+    checkpoints: Checkpointer,
+}
+
+impl Drop for AuditLog {
+    /// The last checkpoint reaches the keychain before the log goes away.
+    fn drop(&mut self) {
+        self.checkpoints.stop();
+    }
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -206,11 +214,13 @@ impl AuditLog {
             file.write_all(b"\n").map_err(AuditError::write)?;
         }
         let size = file.metadata().map_err(AuditError::write)?.len();
+        let checkpoints = Checkpointer::start(keys.clone());
         let log = Self {
             dir: dir.to_path_buf(),
             path,
             rotation,
             keys,
+            checkpoints,
             state: Mutex::new(State {
                 file,
                 size,
@@ -229,6 +239,11 @@ impl AuditLog {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Returns once the newest checkpoint is in the keychain (tests; before the app exits).
+    pub fn sync(&self) {
+        self.checkpoints.wait();
     }
 
     /// Appends one record, flushes it and moves the checkpoint.
@@ -269,23 +284,35 @@ impl AuditLog {
             s.next_seq += 1;
             s.last = hash;
         }
-        if s.mac.is_some() {
+        self.checkpoint(&s, false);
+        Ok(())
+    }
+
+    fn checkpoint(&self, s: &State, wait: bool) {
+        if s.mac.is_some() && s.next_seq > 0 {
             let c = Checkpoint {
                 seq: s.next_seq - 1,
                 hash: chain::hex(&s.last),
                 first: s.first,
             };
-            if let Err(e) = self.keys.set_checkpoint(&c) {
-                tracing::warn!(error = %e, "audit checkpoint not written");
-            }
+            self.checkpoints.submit(c, wait);
         }
-        Ok(())
     }
 
     /// `audit.jsonl` becomes `audit.1.jsonl` (older ones move up, beyond `keep` deleted).
     fn rotate(&self, s: &mut State) -> Result<(), AuditError> {
         let w = AuditError::write;
         let keep = self.rotation.keep;
+        // The checkpoint learns the new oldest record before the file before it is deleted:
+        // a crash in between leaves one file more than it says, never one less.
+        s.first = (0..keep)
+            .rev()
+            .map(|n| file_path(&self.dir, n))
+            .find(|p| p.exists())
+            .and_then(|p| first_line(&p))
+            .and_then(|l| chain::parse(&l).ok())
+            .map_or(s.next_seq, |l| l.seq);
+        self.checkpoint(s, true);
         let _ = std::fs::remove_file(file_path(&self.dir, keep));
         for n in (1..keep).rev() {
             let from = file_path(&self.dir, n);
@@ -300,12 +327,6 @@ impl AuditLog {
         }
         s.file = open_append(&self.path)?;
         s.size = 0;
-        s.first = match chain_files(&self.dir).first() {
-            Some((n, p)) if *n > 0 => first_line(p)
-                .and_then(|l| chain::parse(&l).ok())
-                .map_or(s.next_seq, |l| l.seq),
-            _ => s.next_seq,
-        };
         Ok(())
     }
 
@@ -337,6 +358,91 @@ fn new_key(keys: &dyn AuditKeys) -> Option<MacKey> {
         Err(e) => {
             tracing::warn!(error = %e, "audit key not stored; records unkeyed");
             None
+        }
+    }
+}
+
+/// Writes checkpoints to the keychain off the append path: a keychain write costs
+/// milliseconds (gnome-keyring rewrites its file), an append microseconds. The newest
+/// checkpoint replaces one not yet written, so a burst costs one or two writes. The price is
+/// a window of milliseconds in which the newest records are not yet checkpointed.
+struct Checkpointer {
+    shared: Arc<(Mutex<Pending>, Condvar)>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Pending {
+    next: Option<(Checkpoint, u64)>,
+    submitted: u64,
+    written: u64,
+    stop: bool,
+}
+
+impl Checkpointer {
+    fn start(keys: Arc<dyn AuditKeys>) -> Self {
+        let shared: Arc<(Mutex<Pending>, Condvar)> = Arc::default();
+        let s = shared.clone();
+        let worker = std::thread::Builder::new()
+            .name("audit-checkpoint".into())
+            .spawn(move || {
+                let (lock, cv) = &*s;
+                loop {
+                    let Ok(mut p) = lock.lock() else { return };
+                    while p.next.is_none() && !p.stop {
+                        let Ok(g) = cv.wait(p) else { return };
+                        p = g;
+                    }
+                    let Some((c, n)) = p.next.take() else { return };
+                    drop(p);
+                    if let Err(e) = keys.set_checkpoint(&c) {
+                        tracing::warn!(error = %e, "audit checkpoint not written");
+                    }
+                    let Ok(mut p) = lock.lock() else { return };
+                    p.written = n;
+                    cv.notify_all();
+                }
+            })
+            .ok();
+        Self { shared, worker }
+    }
+
+    /// Queues `c`; with `wait`, returns once it is written.
+    fn submit(&self, c: Checkpoint, wait: bool) {
+        let (lock, cv) = &*self.shared;
+        let Ok(mut p) = lock.lock() else { return };
+        p.submitted += 1;
+        let n = p.submitted;
+        p.next = Some((c, n));
+        cv.notify_all();
+        while wait && p.written < n && self.worker.is_some() {
+            match cv.wait(p) {
+                Ok(g) => p = g,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Returns once every queued checkpoint is written (or the worker is gone).
+    fn wait(&self) {
+        let (lock, cv) = &*self.shared;
+        let Ok(mut p) = lock.lock() else { return };
+        while p.written < p.submitted && self.worker.is_some() {
+            match cv.wait(p) {
+                Ok(g) => p = g,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Writes what is queued, then ends the worker.
+    fn stop(&mut self) {
+        if let Ok(mut p) = self.shared.0.lock() {
+            p.stop = true;
+            self.shared.1.notify_all();
+        }
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
         }
     }
 }

@@ -44,7 +44,7 @@ pub enum Problem {
     },
     /// The record at the checkpoint's `seq` is not the one the checkpoint saw.
     CheckpointMismatch,
-    /// The oldest kept record is not the one the checkpoint says is the oldest kept.
+    /// The oldest kept record is newer than the one the checkpoint says is the oldest kept.
     OlderRecordsMissing {
         expected: u64,
         found: u64,

@@ -32,6 +32,8 @@ fn log_of(n: i64) -> (tempfile::TempDir, Arc<MemoryAuditKeys>) {
     (dir, k)
 }
 
+/// Verify as IT would, with the key and checkpoint of `k`. A log still open must be
+/// [`AuditLog::sync`]ed first (its checkpoint is written in the background).
 fn check(dir: &Path, k: &Arc<MemoryAuditKeys>) -> Report {
     verify(dir, Some(k.as_ref() as &dyn AuditKeys))
 }
@@ -72,6 +74,7 @@ fn an_untouched_log_verifies_after_10000_records_and_rotations() {
         log.append(&AuditEntry::new(T + i, AuditKind::HostCommand, "a1").code("command", "mute"))
             .expect("append");
     }
+    log.sync();
     let r = check(dir.path(), &k);
     assert_eq!(r.status, Status::Intact, "{r:#?}");
     assert_eq!(
@@ -85,6 +88,7 @@ fn an_untouched_log_verifies_after_10000_records_and_rotations() {
     let log = open(dir.path(), &k, rotation);
     log.append(&AuditEntry::new(T, AuditKind::VisitEnded, "a1"))
         .expect("append");
+    log.sync();
     assert_eq!(check(dir.path(), &k).status, Status::Intact);
     assert_eq!(check(dir.path(), &k).last_seq, Some(10_001));
 }
@@ -106,6 +110,7 @@ fn rotation_deletes_beyond_keep_and_a_deleted_oldest_file_is_found() {
             .expect("append");
     }
     assert!(file_path(dir.path(), 2).exists() && !file_path(dir.path(), 3).exists());
+    log.sync();
     let r = check(dir.path(), &k);
     assert_eq!(r.status, Status::Intact, "{r:#?}");
     assert!(r.first_seq > Some(0));
@@ -237,6 +242,7 @@ fn a_cut_tail_found_at_start_stays_in_the_chain() {
         checkpoint_seq: 20,
         last_seq: 14,
     };
+    log.sync();
     assert_names(&check(dir.path(), &k), 16, Some(21), p);
     let f = broken(&check(dir.path(), &k)).message.clone();
     assert!(f.contains("15..=20"), "{f}");
@@ -254,7 +260,7 @@ fn a_deleted_log_is_found_at_start() {
         ),
         "{r:?}"
     );
-    let _log = open(dir.path(), &k, Rotation::default());
+    open(dir.path(), &k, Rotation::default()).sync();
     let p = Problem::LogMissing { checkpoint_seq: 5 };
     assert_names(&check(dir.path(), &k), 1, Some(6), p);
 }
@@ -270,6 +276,7 @@ fn a_legacy_log_is_moved_aside_and_the_new_chain_starts_from_its_hash() {
     let log = open(dir.path(), &k, Rotation::default());
     log.append(&AuditEntry::new(T, AuditKind::VisitEnded, "a1"))
         .expect("append");
+    log.sync();
     let legacy = dir.path().join("audit.legacy.jsonl");
     assert_eq!(std::fs::read_to_string(&legacy).expect("kept"), old);
     let first = chain::parse(lines(dir.path())[0].as_bytes()).expect("genesis");
@@ -323,6 +330,7 @@ fn a_locked_keychain_loses_no_event_and_verify_says_unverified() {
     let log = open(dir.path(), &k, Rotation::default());
     log.append(&AuditEntry::new(T, AuditKind::VisitEnded, "a1"))
         .expect("append");
+    log.sync();
     let r = check(dir.path(), &k);
     assert_eq!(
         (r.status, r.unkeyed, r.records),
@@ -339,7 +347,7 @@ fn a_locked_keychain_loses_no_event_and_verify_says_unverified() {
 fn a_lost_key_sets_the_old_chain_aside() {
     let (dir, k) = log_of(3);
     k.forget_key();
-    let _log = open(dir.path(), &k, Rotation::default());
+    open(dir.path(), &k, Rotation::default()).sync();
     let aside: Vec<_> = std::fs::read_dir(dir.path())
         .expect("dir")
         .flatten()
@@ -367,6 +375,7 @@ fn a_crash_mid_line_is_named_and_the_log_carries_on() {
     let log = open(dir.path(), &k, Rotation::default());
     log.append(&AuditEntry::new(T, AuditKind::VisitEnded, "a1"))
         .expect("append");
+    log.sync();
     assert_names(&check(dir.path(), &k), 7, None, Problem::Unparsable);
 }
 

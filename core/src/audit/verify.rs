@@ -200,7 +200,7 @@ impl Walk<'_> {
     fn first_record(&mut self, dir: &Path, link: &chain::Link) -> Result<(), Problem> {
         self.report.first_seq = Some(link.seq);
         if let Some(c) = self.checkpoint
-            && c.first != link.seq
+            && link.seq > c.first
         {
             return Err(Problem::OlderRecordsMissing {
                 expected: c.first,
