@@ -227,6 +227,7 @@ pub enum UpdateState {
         notes: Option<String>,
         date: Option<String>,
         /// Downloaded and verified; installs when Rounds closes.
+        #[serde(rename = "atClose")]
         at_close: bool,
     },
     /// Installed; the new version starts with the next start of Rounds.

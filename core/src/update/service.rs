@@ -50,7 +50,7 @@ impl std::fmt::Debug for VerifiedUpdate {
 }
 
 /// The step that puts a verified artifact in place (the app restarts into it later).
-pub trait Installer {
+pub trait Installer: Send + Sync {
     fn install(&self, update: &VerifiedUpdate) -> Result<(), String>;
 }
 

@@ -532,3 +532,30 @@ async fn the_core_maps_it_policy_to_update_rules_shown_locked() {
     let v = Updates::new().view(&c);
     assert!(matches!(v.state, UpdateState::NotChecked));
 }
+
+#[tokio::test]
+async fn check_and_verify_time_for_a_package_sized_artifact() {
+    let dir = temp_dir("update-time");
+    let server = UpdateServer::start(&dir).await;
+    let key = Signer::new();
+    // About the size of the .deb (7.6 MiB).
+    let big: Vec<u8> = (0..8 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    server.publish("stable", "0.2.0", &big, &key.sign(&big, "0.2.0"));
+    let c = ctx(&server, &key.public(), UpdateMode::Channel, None, "0.1.0");
+    let updates = Updates::new();
+    let t0 = std::time::Instant::now();
+    assert!(updates.check(&c).await.can_install_now);
+    let check = t0.elapsed();
+    let t1 = std::time::Instant::now();
+    let v = updates.prepare(&c).await.expect("verified");
+    let verify = t1.elapsed();
+    assert_eq!(v.bytes.len(), big.len());
+    println!(
+        "8 MiB artifact: check {} ms, download + verify {} ms (this profile)",
+        check.as_millis(),
+        verify.as_millis()
+    );
+    assert!(verify < std::time::Duration::from_secs(60));
+}
