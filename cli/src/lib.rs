@@ -9,6 +9,7 @@ mod policy;
 mod profiles;
 mod schedule;
 mod sessions;
+mod update;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,10 @@ Commands:
                     temporary cache that is deleted afterwards).
   sessions ...      Stored sign-ins per profile with their expiry (read without reading any
                     secret): list [--json] | clear [PROFILE].
+  update check [--json]
+                    What IT's policy allows for updates and what the update server offers,
+                    checked like the app does (signature, key, version rule); never installs.
+                    Exits 1 when the offer is refused or the server cannot be read.
   version           Print the version.
   help              Show this help.
 ";
@@ -59,6 +64,7 @@ pub fn run(args: &[String]) -> ExitCode {
         ["profiles", rest @ ..] => profiles::run(rest),
         ["schedule", rest @ ..] => schedule::run(rest),
         ["sessions", rest @ ..] => sessions::run(rest),
+        ["update", rest @ ..] => update::run(rest),
         ["version" | "--version" | "-V"] => {
             println!("rounds-cli {}", rounds_core::VERSION);
             ExitCode::SUCCESS

@@ -374,6 +374,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         note_activity,
         lock_now,
         unlock,
-        unlock_browser
+        unlock_browser,
+        crate::updates::update_view,
+        crate::updates::check_update,
+        crate::updates::install_update_now,
+        crate::updates::install_update_at_close,
+        crate::updates::restart_for_update
     ])
 }

@@ -7,6 +7,7 @@ mod error;
 mod lock;
 mod media_grant;
 mod notify;
+mod updates;
 mod visit;
 
 use rounds_core::Core;
@@ -52,7 +53,10 @@ pub fn run() {
                 let _ = w.set_focus();
             }
         }))
+        // Updates: only the installer step of the plugin is used (src/updates.rs).
+        .plugin(updates::plugin())
         .manage(core)
+        .manage(rounds_core::update::Updates::new())
         .manage(started)
         .invoke_handler(builder.invoke_handler())
         .setup(|app| {
@@ -60,6 +64,7 @@ pub fn run() {
             // (the keychain may need a moment to answer), so they never linger for the next
             // clinician.
             lock::start_ticker(app.handle());
+            updates::start(app.handle());
             let handle = app.handle().clone();
             std::thread::spawn(move || {
                 loop {
@@ -77,7 +82,14 @@ pub fn run() {
             });
             Ok(())
         })
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!())
+        .map(|app| {
+            app.run(|handle, event| {
+                if let tauri::RunEvent::Exit = event {
+                    updates::at_exit(handle);
+                }
+            })
+        });
     if let Err(e) = result {
         tracing::error!(error = %e, "window system failed");
         eprintln!("Rounds could not open its window: {e}");

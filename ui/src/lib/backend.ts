@@ -32,6 +32,7 @@ import {
   type SignInRequest,
   type UiError_Serialize,
   type VisitWindowKind,
+  type UpdateView,
 } from "./bindings";
 
 // The generated file offers each Rust type as sent (`_Serialize`) and as accepted
@@ -65,6 +66,7 @@ export type {
   SignInMethod,
   SettingView,
   SignInRequest,
+  UpdateView,
   UserSetting,
   VisitWindowKind,
 };
@@ -128,6 +130,14 @@ export interface Backend {
   unlock(request: SignInRequest): Promise<Outcome<SessionState>>;
   /** Unlock on the clinic's own page (servers without the MFA step). */
   unlockBrowser(): Promise<Outcome<SessionState>>;
+  /** Where updates stand under IT's policy (no request to any server). */
+  updateView(): Promise<Outcome<UpdateView>>;
+  /** Download, verify and install the offered update now (refused during a visit). */
+  installUpdateNow(): Promise<Outcome<UpdateView>>;
+  /** Download and verify now; install when Rounds closes. */
+  installUpdateAtClose(): Promise<Outcome<UpdateView>>;
+  /** Restart into the installed version (refused during a visit). */
+  restartForUpdate(): Promise<Outcome<null>>;
 }
 
 /** A failure of the bridge itself (not of a command): never shown as raw text. */
@@ -192,6 +202,10 @@ export const tauriBackend: Backend = {
   lockNow: () => call(() => commands.lockNow()),
   unlock: (request) => call(() => commands.unlock(request)),
   unlockBrowser: () => call(() => commands.unlockBrowser()),
+  updateView: () => call(() => commands.updateView()),
+  installUpdateNow: () => call(() => commands.installUpdateNow()),
+  installUpdateAtClose: () => call(() => commands.installUpdateAtClose()),
+  restartForUpdate: () => call(() => commands.restartForUpdate()),
   uiReady: async () => {
     try {
       await commands.uiReady();

@@ -86,6 +86,16 @@ export const commands = {
 	unlock: (request: SignInRequest) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("unlock", { request })),
 	/**  Unlocks on the clinic's own page in the system browser. */
 	unlockBrowser: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("unlock_browser")),
+	/**  Where updates stand (no request). */
+	updateView: () => typedError<UpdateView_Serialize, UiError_Serialize>(__TAURI_INVOKE("update_view")),
+	/**  Asks the update server now (policy and the visit rule still apply). */
+	checkUpdate: () => typedError<UpdateView_Serialize, UiError_Serialize>(__TAURI_INVOKE("check_update")),
+	/**  "Install now": download, verify, install; the new version starts at the next start. */
+	installUpdateNow: () => typedError<UpdateView_Serialize, UiError_Serialize>(__TAURI_INVOKE("install_update_now")),
+	/**  "When I close Rounds": download and verify now, install when Rounds closes. */
+	installUpdateAtClose: () => typedError<UpdateView_Serialize, UiError_Serialize>(__TAURI_INVOKE("install_update_at_close")),
+	/**  Restarts into the installed version; refused while a visit is open. */
+	restartForUpdate: () => typedError<null, UiError_Serialize>(__TAURI_INVOKE("restart_for_update")),
 };
 
 /* Types */
@@ -561,6 +571,84 @@ export type UiError_Serialize = {
 	message: string,
 	/**  The form field the message belongs to, when there is one. */
 	field: Field | null,
+};
+
+export type UpdateChannel = "stable" | "beta";
+
+export type UpdateMode = "off" | "channel" | "pinned";
+
+/**  Where updates stand, for the notice and `rounds-cli update check`. */
+export type UpdateState = UpdateState_Serialize | UpdateState_Deserialize;
+
+/**  Where updates stand, for the notice and `rounds-cli update check`. */
+export type UpdateState_Deserialize = 
+/**  Policy `off`: no server is ever asked. */
+{ kind: "off" } | 
+/**  No update server or signing key set: nothing is checked. */
+{ kind: "notSetUp" } | 
+/**  Not asked yet (or waiting for a visit to end). */
+{ kind: "notChecked" } | { kind: "upToDate" } | 
+/**  `pinned`: Rounds stays on `pinned` (the server may offer another version). */
+{ kind: "held"; pinned: string; offered?: string | null } | { kind: "available"; version: string; notes?: string | null; date?: string | null; 
+/**  Downloaded and verified; installs when Rounds closes. */
+atClose: boolean } | 
+/**  Installed; the new version starts with the next start of Rounds. */
+{ kind: "installed"; version: string } | 
+/**  Refused on the signature or version rule; `reason` is for people, `code` for scripts. */
+{ kind: "refused"; code: string; reason: string } | 
+/**  The server could not be asked (network, unreadable list); tried again later. */
+{ kind: "failed"; reason: string };
+
+/**  Where updates stand, for the notice and `rounds-cli update check`. */
+export type UpdateState_Serialize = 
+/**  Policy `off`: no server is ever asked. */
+{ kind: "off" } | 
+/**  No update server or signing key set: nothing is checked. */
+{ kind: "notSetUp" } | 
+/**  Not asked yet (or waiting for a visit to end). */
+{ kind: "notChecked" } | { kind: "upToDate" } | 
+/**  `pinned`: Rounds stays on `pinned` (the server may offer another version). */
+{ kind: "held"; pinned: string; offered: string | null } | { kind: "available"; version: string; notes: string | null; date: string | null; 
+/**  Downloaded and verified; installs when Rounds closes. */
+atClose: boolean } | 
+/**  Installed; the new version starts with the next start of Rounds. */
+{ kind: "installed"; version: string } | 
+/**  Refused on the signature or version rule; `reason` is for people, `code` for scripts. */
+{ kind: "refused"; code: string; reason: string } | 
+/**  The server could not be asked (network, unreadable list); tried again later. */
+{ kind: "failed"; reason: string };
+
+/**  What the UI and the CLI show. */
+export type UpdateView = UpdateView_Serialize | UpdateView_Deserialize;
+
+/**  What the UI and the CLI show. */
+export type UpdateView_Deserialize = {
+	running: string,
+	mode: UpdateMode,
+	channel: UpdateChannel,
+	pinnedVersion?: string | null,
+	/**  IT set the mode (shown locked, like other policy). */
+	locked: boolean,
+	state: UpdateState_Deserialize,
+	message: string,
+	visitOpen: boolean,
+	/**  "Install now" may be offered: an update is available and no visit is open. */
+	canInstallNow: boolean,
+};
+
+/**  What the UI and the CLI show. */
+export type UpdateView_Serialize = {
+	running: string,
+	mode: UpdateMode,
+	channel: UpdateChannel,
+	pinnedVersion: string | null,
+	/**  IT set the mode (shown locked, like other policy). */
+	locked: boolean,
+	state: UpdateState_Serialize,
+	message: string,
+	visitOpen: boolean,
+	/**  "Install now" may be offered: an update is available and no visit is open. */
+	canInstallNow: boolean,
 };
 
 /**  One row of the user's settings screen. */

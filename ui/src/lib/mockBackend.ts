@@ -17,6 +17,7 @@ import type {
   LockView,
   PasswordView,
   PasswordChangeRequest,
+  UpdateView,
 } from "./backend";
 
 export interface MockBackend extends Backend {
@@ -37,7 +38,15 @@ export interface MockBackend extends Backend {
   changeCalls: PasswordChangeRequest[];
   /** What the next change answers (default: success → signed out). */
   changeAnswer: Outcome<SessionState> | null;
+  /** Updates as the core would report them; tests set the state. */
+  update: UpdateView;
+  updateCalls: string[];
 }
+
+export const upToDate: UpdateView = {
+  running: "0.1.0", mode: "channel", channel: "stable", pinnedVersion: null, locked: true,
+  state: { kind: "upToDate" }, message: "Rounds 0.1.0 is up to date.", visitOpen: false, canInstallNow: false,
+};
 
 export const okPassword: PasswordView = {
   state: "ok", dueOn: "2027-04-01", daysLeft: 120, remind: false, stage: null, graceEndsOn: null,
@@ -189,6 +198,38 @@ export function mockBackend(over: {
       }
       this.lock = { ...this.lock, state: "open" };
       return { ok: true, value: { state: "signedIn", user: req.username, until: 1_900_000_000 } };
+    },
+    update: upToDate,
+    updateCalls: [],
+    async updateView() {
+      return { ok: true, value: this.update };
+    },
+    async installUpdateNow() {
+      this.updateCalls.push("now");
+      if (this.update.visitOpen) {
+        return { ok: false, error: { code: "invalidInput", message: "Updates wait until your visit ends.", field: null } };
+      }
+      const version = this.update.state.kind === "available" ? this.update.state.version : "?";
+      this.update = {
+        ...this.update, state: { kind: "installed", version }, canInstallNow: false,
+        message: `Rounds ${version} is installed. It starts the next time you open Rounds.`,
+      };
+      return { ok: true, value: this.update };
+    },
+    async installUpdateAtClose() {
+      this.updateCalls.push("atClose");
+      if (this.update.state.kind === "available") {
+        const version = this.update.state.version;
+        this.update = {
+          ...this.update, state: { ...this.update.state, atClose: true },
+          message: `Rounds ${version} will install when you close Rounds.`,
+        };
+      }
+      return { ok: true, value: this.update };
+    },
+    async restartForUpdate() {
+      this.updateCalls.push("restart");
+      return { ok: true, value: null };
     },
     async unlockBrowser() {
       this.lock = { ...this.lock, state: "open" };
