@@ -8,6 +8,7 @@ mod lock;
 mod media_grant;
 mod notify;
 mod updates;
+mod readiness;
 mod visit;
 
 use rounds_core::Core;

@@ -29,6 +29,16 @@ pub struct LockView {
     pub idle_minutes: u16,
     /// Why it is locked (`None` after a restart: the lock was kept, its cause not).
     pub reason: Option<LockReason>,
+    /// Open and idle: seconds until the lock falls, from [`warn_window`] before it, so the UI
+    /// can say so calmly and offer "Stay signed in" (which counts as use).
+    pub warn_seconds: Option<u32>,
+}
+
+/// How long before the idle lock the clinician is warned: a minute, or half the time for a
+/// lock shorter than two minutes (policy allows 1 minute, where a minute's warning would
+/// show from the first second).
+pub fn warn_window(limit: Duration) -> Duration {
+    (limit / 2).min(Duration::from_secs(60))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -119,7 +129,7 @@ impl Idle {
         false
     }
 
-    fn view(&self, idle_minutes: u16) -> LockView {
+    fn view(&self, idle_minutes: u16, now: Instant, limit: Duration) -> LockView {
         let state = match (&self.armed_user, self.locked, self.signed_out) {
             (_, _, true) => LockState::SignedOut,
             (None, _, _) => LockState::Idle,
@@ -131,7 +141,16 @@ impl Idle {
             user: self.armed_user.clone(),
             idle_minutes,
             reason: if self.locked { self.reason } else { None },
+            warn_seconds: self.warn_seconds(now, limit),
         }
+    }
+
+    fn warn_seconds(&self, now: Instant, limit: Duration) -> Option<u32> {
+        if self.armed_user.is_none() || self.locked || self.signed_out {
+            return None;
+        }
+        let left = limit.saturating_sub(now.saturating_duration_since(self.last_input));
+        (left <= warn_window(limit)).then(|| u32::try_from(left.as_secs()).unwrap_or(u32::MAX))
     }
 }
 
@@ -202,7 +221,8 @@ impl Core {
     }
 
     pub fn lock_view(&self) -> LockView {
-        self.idle().view(self.idle_limit().0)
+        let (minutes, limit) = self.idle_limit();
+        self.idle().view(minutes, Instant::now(), limit)
     }
 
     /// The UI saw keyboard, pointer or touch input.
@@ -330,8 +350,8 @@ mod tests {
         idle.input(t0 + Duration::from_secs(50));
         assert!(!idle.due(t0 + MIN + Duration::from_secs(5), MIN, false));
         assert!(idle.due(t0 + Duration::from_secs(111), MIN, false));
-        assert_eq!(idle.view(1).state, LockState::Locked);
-        assert_eq!(idle.view(1).reason, Some(LockReason::Idle));
+        assert_eq!(idle.view(1, t0, MIN).state, LockState::Locked);
+        assert_eq!(idle.view(1, t0, MIN).reason, Some(LockReason::Idle));
         assert!(!idle.due(t0 + 5 * MIN, MIN, false), "falls once");
     }
 
@@ -342,9 +362,9 @@ mod tests {
         idle.arm("drsmith", t0);
         assert!(idle.due(t0 + MIN, MIN, false));
         idle.input(t0 + MIN + Duration::from_secs(1));
-        assert_eq!(idle.view(1).state, LockState::Locked);
+        assert_eq!(idle.view(1, t0, MIN).state, LockState::Locked);
         idle.arm("drsmith", t0 + 2 * MIN);
-        assert_eq!(idle.view(1).state, LockState::Open);
+        assert_eq!(idle.view(1, t0, MIN).state, LockState::Open);
     }
 
     #[test]
@@ -358,12 +378,49 @@ mod tests {
     }
 
     #[test]
+    fn warns_a_minute_before_and_input_takes_the_warning_away() {
+        let t0 = Instant::now();
+        let limit = 15 * MIN;
+        let mut idle = Idle::default();
+        idle.arm("drsmith", t0);
+        assert_eq!(idle.view(15, t0 + 13 * MIN, limit).warn_seconds, None);
+        assert_eq!(
+            idle.view(15, t0 + 14 * MIN, limit).warn_seconds,
+            Some(60),
+            "a minute before"
+        );
+        idle.input(t0 + 14 * MIN + Duration::from_secs(10));
+        assert_eq!(
+            idle.view(15, t0 + 14 * MIN + Duration::from_secs(11), limit)
+                .warn_seconds,
+            None
+        );
+        // A one-minute lock warns for its second half.
+        assert_eq!(warn_window(MIN), Duration::from_secs(30));
+        idle.arm("drsmith", t0);
+        assert_eq!(
+            idle.view(1, t0 + Duration::from_secs(29), MIN).warn_seconds,
+            None
+        );
+        assert_eq!(
+            idle.view(1, t0 + Duration::from_secs(31), MIN).warn_seconds,
+            Some(29)
+        );
+        assert!(idle.due(t0 + MIN, MIN, false));
+        assert_eq!(
+            idle.view(1, t0 + MIN, MIN).warn_seconds,
+            None,
+            "locked: no warning"
+        );
+    }
+
+    #[test]
     fn sign_out_disarms() {
         let t0 = Instant::now();
         let mut idle = Idle::default();
         idle.arm("drsmith", t0);
         idle.disarm();
         assert!(!idle.due(t0 + 10 * MIN, MIN, false));
-        assert_eq!(idle.view(1).state, LockState::Idle);
+        assert_eq!(idle.view(1, t0, MIN).state, LockState::Idle);
     }
 }

@@ -17,8 +17,8 @@ use super::Core;
 use crate::error::CoreError;
 use crate::policy::{Effective, LinuxWindowMode};
 use crate::readiness::{self, Facts, ReadinessView, WindowFacts, devices, network, renewal};
-use crate::schedule::{AppointmentStatus, Visit};
 use crate::schedule::link::LinkTarget;
+use crate::schedule::{AppointmentStatus, Visit};
 use crate::vault::items::unix_now;
 use crate::vault::{ItemKind, Vault};
 use crate::video::window;
@@ -148,7 +148,12 @@ impl Core {
         e: &Effective,
     ) -> Result<String, network::Outcome> {
         let link = match self.schedule().await {
-            Ok((syncer, _, _)) => syncer.cache().visit_link(appointment_id).await.ok().flatten(),
+            Ok((syncer, _, _)) => syncer
+                .cache()
+                .visit_link(appointment_id)
+                .await
+                .ok()
+                .flatten(),
             Err(_) => None,
         };
         let from_link = link
@@ -277,7 +282,11 @@ impl Core {
         let now = unix_now();
         let slots: Vec<renewal::Slot> = syncer
             .cache()
-            .day(now, now + renewal::LOOK_AHEAD_SECS + 1, practitioner.as_deref())
+            .day(
+                now,
+                now + renewal::LOOK_AHEAD_SECS + 1,
+                practitioner.as_deref(),
+            )
             .await?
             .iter()
             .filter(|v| live(v))
@@ -354,8 +363,7 @@ impl Job {
         );
         let mut m = lock(&self.memory);
         m.running.remove(&self.appointment_id);
-        m.results
-            .insert(self.appointment_id.clone(), view.clone());
+        m.results.insert(self.appointment_id.clone(), view.clone());
         view
     }
 }

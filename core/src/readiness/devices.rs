@@ -187,7 +187,11 @@ fn check(kind: CheckKind, found: &[Device], what: &str, missing: &str) -> Check 
             ),
             format!(
                 "Call IT: your account needs access to the {what} (the `{}` group).",
-                if kind == CheckKind::Camera { "video" } else { "audio" }
+                if kind == CheckKind::Camera {
+                    "video"
+                } else {
+                    "audio"
+                }
             ),
         ),
         (_, Some(d)) => {

@@ -199,7 +199,10 @@ fn session_check(f: &Facts) -> Check {
         ),
         Some(end) => Check::ok(
             CheckKind::Session,
-            format!("Your sign-in lasts until {}, past the end of the visit.", at(end)),
+            format!(
+                "Your sign-in lasts until {}, past the end of the visit.",
+                at(end)
+            ),
         ),
     }
 }
@@ -242,9 +245,10 @@ fn window_check(w: &WindowFacts, e2ee_required: bool) -> Check {
             k,
             format!(
                 "The visit opens in a Rounds window of {}, with camera, microphone and end-to-end encryption.",
-                browser
-                    .file_name()
-                    .map_or_else(|| browser.display().to_string(), |n| n.to_string_lossy().into_owned())
+                browser.file_name().map_or_else(
+                    || browser.display().to_string(),
+                    |n| n.to_string_lossy().into_owned()
+                )
             ),
         ),
         WindowFacts::SystemBrowser {
@@ -258,7 +262,9 @@ fn window_check(w: &WindowFacts, e2ee_required: bool) -> Check {
             ),
             "Call IT to install the browser for video visits, or use Open in browser when the visit starts.",
         ),
-        WindowFacts::SystemBrowser { by_policy: true, .. } if !e2ee_required => Check::ok(
+        WindowFacts::SystemBrowser {
+            by_policy: true, ..
+        } if !e2ee_required => Check::ok(
             k,
             "The visit opens in your default browser, as your organisation set.",
         ),

@@ -21,6 +21,8 @@ import {
   type ErrorCode,
   type Field,
   type LockView,
+  type ReadinessView_Serialize,
+  type RenewPrompt,
   type PasswordChangeRequest,
   type PasswordView_Serialize,
   type Problem,
@@ -48,6 +50,9 @@ export type SyncProgress = SyncProgress_Serialize;
 export type Visit = Visit_Serialize;
 export type VisitView = VisitView_Serialize;
 export type PasswordView = PasswordView_Serialize;
+export type ReadinessView = ReadinessView_Serialize;
+export type ReadinessCheck = ReadinessView_Serialize["checks"][number];
+export type { RenewPrompt };
 export type { SyncErrorKind };
 // Sent by the UI: the shape the Rust side accepts.
 export type NewProfile = NewProfile_Deserialize;
@@ -102,6 +107,12 @@ export interface Backend {
   /** The running visit as the core follows it; null when none. */
   visitView(): Promise<Outcome<VisitView | null>>;
   endVisit(): Promise<Outcome<null>>;
+  /** Readiness of the day's video visits starting within 10 minutes, as last checked. */
+  readinessDay(from: number, to: number): Promise<Outcome<ReadinessView[]>>;
+  /** Checks one visit now (the readiness panel). */
+  visitReadiness(appointmentId: string): Promise<Outcome<ReadinessView>>;
+  /** Whether to ask for a fresh sign-in now, so the session lasts through the next visit. */
+  renewPrompt(): Promise<Outcome<RenewPrompt | null>>;
   /** Clinic accounts on this computer. */
   profiles(): Promise<ProfilesView>;
   addProfile(profile: NewProfile): Promise<Outcome<ProfilesView>>;
@@ -188,6 +199,12 @@ export const tauriBackend: Backend = {
   openVisitInBrowser: (id) => call(() => commands.openVisitInBrowser(id)),
   visitView: () => call(() => commands.visitView()),
   endVisit: () => call(() => commands.endVisit()),
+  // Readiness asks the same engine question as startVisit (which window the visit gets).
+  readinessDay: (from, to) =>
+    call(() => commands.readinessDay(from, to, typeof globalThis.RTCPeerConnection === "function")),
+  visitReadiness: (id) =>
+    call(() => commands.visitReadiness(id, typeof globalThis.RTCPeerConnection === "function")),
+  renewPrompt: () => call(() => commands.renewPrompt()),
   addProfile: (profile) => call(() => commands.addProfile(profile)),
   switchProfile: (id) => call(() => commands.switchProfile(id)),
   removeProfile: (id) => call(() => commands.removeProfile(id)),

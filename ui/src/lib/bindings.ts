@@ -86,6 +86,15 @@ export const commands = {
 	unlock: (request: SignInRequest) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("unlock", { request })),
 	/**  Unlocks on the clinic's own page in the system browser. */
 	unlockBrowser: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("unlock_browser")),
+	/**
+	 *  The readiness of the day's video visits that start within 10 minutes, as last checked;
+	 *  stale ones are checked again in the background (`embedded_media`: this webview has WebRTC).
+	 */
+	readinessDay: (from: number, to: number, embeddedMedia: boolean) => typedError<ReadinessView_Serialize[], UiError_Serialize>(__TAURI_INVOKE("readiness_day", { from, to, embeddedMedia })),
+	/**  Checks one visit now (the readiness panel's "Check again"). */
+	visitReadiness: (appointmentId: string, embeddedMedia: boolean) => typedError<ReadinessView_Serialize, UiError_Serialize>(__TAURI_INVOKE("visit_readiness", { appointmentId, embeddedMedia })),
+	/**  Whether to ask for a fresh sign-in now, so the session lasts through the next visit. */
+	renewPrompt: () => typedError<RenewPrompt | null, UiError_Serialize>(__TAURI_INVOKE("renew_prompt")),
 	/**  Where updates stand (no request). */
 	updateView: () => typedError<UpdateView_Serialize, UiError_Serialize>(__TAURI_INVOKE("update_view")),
 	/**  Asks the update server now (policy and the visit rule still apply). */
@@ -130,6 +139,38 @@ export type Appearance = {
 
 /**  FHIR R4 AppointmentStatus (required binding: any other code is refused). */
 export type AppointmentStatus = "proposed" | "pending" | "booked" | "arrived" | "fulfilled" | "cancelled" | "noshow" | "entered-in-error" | "checked-in" | "waitlist";
+
+/**  One line of the readiness panel. */
+export type Check = Check_Serialize | Check_Deserialize;
+
+/**  What one check is about. */
+export type CheckKind = "camera" | "microphone" | "videoServer" | "session" | "window";
+
+export type CheckStatus = "ok" | 
+/**  Something the clinician (or IT) must do before the visit. */
+"attention" | 
+/**  Cannot be known ahead here; checked when the visit opens. */
+"notChecked";
+
+/**  One line of the readiness panel. */
+export type Check_Deserialize = {
+	kind: CheckKind,
+	status: CheckStatus,
+	/**  What Rounds found, in plain words. */
+	says: string,
+	/**  What to do about it (only when it needs attention). */
+	todo?: string | null,
+};
+
+/**  One line of the readiness panel. */
+export type Check_Serialize = {
+	kind: CheckKind,
+	status: CheckStatus,
+	/**  What Rounds found, in plain words. */
+	says: string,
+	/**  What to do about it (only when it needs attention). */
+	todo: string | null,
+};
 
 export type ChoiceOption = {
 	value: string,
@@ -237,6 +278,11 @@ export type LockView_Deserialize = {
 	idleMinutes: number,
 	/**  Why it is locked (`None` after a restart: the lock was kept, its cause not). */
 	reason?: LockReason | null,
+	/**
+	 *  Open and idle: seconds until the lock falls, from [`warn_window`] before it, so the UI
+	 *  can say so calmly and offer "Stay signed in" (which counts as use).
+	 */
+	warnSeconds?: number | null,
 };
 
 /**  What the lock view needs: never a patient, never a secret. */
@@ -248,6 +294,11 @@ export type LockView_Serialize = {
 	idleMinutes: number,
 	/**  Why it is locked (`None` after a restart: the lock was kept, its cause not). */
 	reason: LockReason | null,
+	/**
+	 *  Open and idle: seconds until the lock falls, from [`warn_window`] before it, so the UI
+	 *  can say so calmly and offer "Stay signed in" (which counts as use).
+	 */
+	warnSeconds: number | null,
 };
 
 /**  What the "Add a clinic" form sends. */
@@ -392,6 +443,48 @@ export type ProfilesView_Serialize = {
 	profiles: ProfileView_Serialize[],
 	/**  IT's policy sets the clinic server: no adding or switching here. */
 	locked: boolean,
+};
+
+/**  The readiness of one video visit, for its row and its panel. */
+export type ReadinessView = ReadinessView_Serialize | ReadinessView_Deserialize;
+
+/**  The readiness of one video visit, for its row and its panel. */
+export type ReadinessView_Deserialize = {
+	appointmentId: string,
+	/**  No check needs attention. */
+	ready: boolean,
+	checks: Check_Deserialize[],
+	/**  Unix seconds of the check. */
+	checkedAt: number,
+	/**  The video server checked (`host[:port]`), when it is known before joining. */
+	domain?: string | null,
+	/**  The network path's timings, when the server was reached. */
+	times?: Times | null,
+};
+
+/**  The readiness of one video visit, for its row and its panel. */
+export type ReadinessView_Serialize = {
+	appointmentId: string,
+	/**  No check needs attention. */
+	ready: boolean,
+	checks: Check_Serialize[],
+	/**  Unix seconds of the check. */
+	checkedAt: number,
+	/**  The video server checked (`host[:port]`), when it is known before joining. */
+	domain: string | null,
+	/**  The network path's timings, when the server was reached. */
+	times: Times | null,
+};
+
+/**  The question to ask now, if any. */
+export type RenewPrompt = {
+	/**  When the sign-in ends (unix seconds). */
+	sessionEnd: number,
+	/**  The visit it would end during (or before). */
+	visitStart: number,
+	visitEnd: number,
+	/**  Plain words for the card. */
+	says: string,
 };
 
 export type RotationState = 
@@ -556,6 +649,15 @@ export type TextSize = "normal" | "large" | "larger" | "largest";
  *  contrast (WCAG 1.4.6 / 1.4.11).
  */
 export type Theme = "system" | "light" | "dark" | "high_contrast";
+
+/**  How long each step took, in milliseconds. */
+export type Times = {
+	dnsMs: number,
+	/**  The TCP handshake: one round trip to the server. */
+	connectMs: number,
+	/**  TLS (verified) and the first answer, through Rounds' client. */
+	tlsMs: number,
+};
 
 export type UiError = UiError_Serialize | UiError_Deserialize;
 

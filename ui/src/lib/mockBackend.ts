@@ -15,6 +15,8 @@ import type {
   SignInRequest,
   UserSetting,
   LockView,
+  ReadinessView,
+  RenewPrompt,
   PasswordView,
   PasswordChangeRequest,
   UpdateView,
@@ -41,6 +43,11 @@ export interface MockBackend extends Backend {
   /** Updates as the core would report them; tests set the state. */
   update: UpdateView;
   updateCalls: string[];
+  /** Readiness as the core would report it (tests set it). */
+  readiness: ReadinessView[];
+  readinessCalls: string[];
+  /** The renewal question the core would ask now (tests set it). */
+  renewAsk: RenewPrompt | null;
 }
 
 export const upToDate: UpdateView = {
@@ -150,6 +157,22 @@ export function mockBackend(over: {
     signInCalls,
     settingCalls,
     lock: { state: "open", user: "drsmith", idleMinutes: 15, reason: null },
+    readiness: [],
+    readinessCalls: [],
+    renewAsk: null,
+    async readinessDay() {
+      return { ok: true, value: this.readiness };
+    },
+    async visitReadiness(id) {
+      this.readinessCalls.push(id);
+      const r = this.readiness.find((v) => v.appointmentId === id);
+      return r
+        ? { ok: true, value: r }
+        : { ok: false, error: { code: "notAvailable", message: "This visit is not in the schedule.", field: null } };
+    },
+    async renewPrompt() {
+      return { ok: true, value: this.renewAsk };
+    },
     password: okPassword,
     snoozeCalls: 0,
     changeCalls: [],
