@@ -28,16 +28,30 @@ pub enum Outcome {
     /// The video server is named only when the visit starts (nothing to check ahead).
     Unknown,
     /// The visit's own link names a server IT has not approved.
-    NotAllowed { domain: String },
-    Reached { domain: String, times: Times },
+    NotAllowed {
+        domain: String,
+    },
+    Reached {
+        domain: String,
+        times: Times,
+    },
     /// The certificate chain is not one Rounds trusts (hospital CA / OS store).
-    Untrusted { domain: String },
+    Untrusted {
+        domain: String,
+    },
     /// The chain verified but matches none of IT's pins.
-    PinMismatch { domain: String },
+    PinMismatch {
+        domain: String,
+    },
     /// Only old TLS offered.
-    WeakTls { domain: String },
+    WeakTls {
+        domain: String,
+    },
     /// No name, no connection, or no answer.
-    Unreachable { domain: String, step: Step },
+    Unreachable {
+        domain: String,
+        step: Step,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +112,9 @@ pub async fn check(client: &NetClient, domain: &str, connect_timeout: Duration) 
     };
     match answer {
         Ok(_)
-        | Err(
-            NetError::Status { .. } | NetError::Redirect { .. } | NetError::TooLarge { .. },
-        ) => Outcome::Reached { domain: d, times },
+        | Err(NetError::Status { .. } | NetError::Redirect { .. } | NetError::TooLarge { .. }) => {
+            Outcome::Reached { domain: d, times }
+        }
         Err(e) => {
             tracing::info!(domain, error = %e, "readiness: video server refused");
             match e {
@@ -136,7 +150,9 @@ impl Outcome {
     pub(super) fn check(&self) -> Check {
         let k = CheckKind::VideoServer;
         let call_it = |what: &str, d: &str| {
-            format!("Call IT and tell them: \u{201c}{d}: {what}\u{201d}. Until then, do not start the visit here.")
+            format!(
+                "Call IT and tell them: \u{201c}{d}: {what}\u{201d}. Until then, do not start the visit here."
+            )
         };
         match self {
             Self::Unknown => Check::not_checked(
@@ -145,7 +161,9 @@ impl Outcome {
             ),
             Self::NotAllowed { domain } => Check::attention(
                 k,
-                format!("This visit's link goes to {domain}, which your organisation has not approved for video visits."),
+                format!(
+                    "This visit's link goes to {domain}, which your organisation has not approved for video visits."
+                ),
                 "Ask the clinic to send a link on the hospital's video server, or call IT.",
             ),
             Self::Reached { domain, times } if times.connect_ms > SLOW_RTT_MS => Check::attention(
@@ -181,8 +199,12 @@ impl Outcome {
             Self::Unreachable { domain, step } => Check::attention(
                 k,
                 match step {
-                    Step::Dns => format!("This computer cannot find the video server {domain} on the network."),
-                    Step::Connect => format!("The video server {domain} cannot be reached from this computer."),
+                    Step::Dns => format!(
+                        "This computer cannot find the video server {domain} on the network."
+                    ),
+                    Step::Connect => {
+                        format!("The video server {domain} cannot be reached from this computer.")
+                    }
                     Step::Answer => format!("The video server {domain} does not answer."),
                 },
                 "Check the network (Wi-Fi or cable). If it stays like this, call IT.",

@@ -156,7 +156,10 @@ mod tests {
             Err(Hold::NotNeeded),
             "more than an hour ahead"
         );
-        assert_eq!(decide(NOW, Some(NOW + MIN), &[], false, 0), Err(Hold::NotNeeded));
+        assert_eq!(
+            decide(NOW, Some(NOW + MIN), &[], false, 0),
+            Err(Hold::NotNeeded)
+        );
         assert_eq!(
             decide(NOW, Some(NOW - 1), &[visit(20, 30)], false, 0),
             Err(Hold::NoSession)
@@ -176,7 +179,13 @@ mod tests {
         .expect("asks");
         assert_eq!(p.visit_start, NOW + 40 * MIN);
         // …but not while the first of them is about to start.
-        let r = decide(NOW, Some(NOW + 50 * MIN), &[visit(40, 30), visit(1, 20)], false, 0);
+        let r = decide(
+            NOW,
+            Some(NOW + 50 * MIN),
+            &[visit(40, 30), visit(1, 20)],
+            false,
+            0,
+        );
         assert_eq!(r, Err(Hold::AboutToStart));
     }
 }

@@ -19,9 +19,15 @@ fn fake_system(root: &Path) -> Roots {
         proc: root.join("proc"),
     };
     let v4l = r.sys.join("class/video4linux");
-    write(&v4l.join("video0/name"), "Integrated Camera: Integrated C\n");
+    write(
+        &v4l.join("video0/name"),
+        "Integrated Camera: Integrated C\n",
+    );
     write(&v4l.join("video0/index"), "0\n");
-    write(&v4l.join("video1/name"), "Integrated Camera: Integrated C\n");
+    write(
+        &v4l.join("video1/name"),
+        "Integrated Camera: Integrated C\n",
+    );
     write(&v4l.join("video1/index"), "1\n");
     write(&r.dev.join("video0"), "");
     write(&r.dev.join("video1"), "");
@@ -90,7 +96,11 @@ fn camera_gone_needs_attention() {
     let c = v.first_problem().expect("a problem");
     assert_eq!(c.kind, CheckKind::Camera);
     assert_eq!(c.says, "The camera is not connected.");
-    assert!(c.todo.as_deref().is_some_and(|t| t.starts_with("Plug it in")));
+    assert!(
+        c.todo
+            .as_deref()
+            .is_some_and(|t| t.starts_with("Plug it in"))
+    );
     assert_eq!(status(&v, CheckKind::Microphone), CheckStatus::Ok);
 }
 
@@ -140,7 +150,10 @@ fn network_refusals_need_attention_in_plain_words() {
     }
     let mut f = facts(None);
     f.network = Outcome::Unknown;
-    assert!(assess(&f).ready, "a server named only at join is checked then");
+    assert!(
+        assess(&f).ready,
+        "a server named only at join is checked then"
+    );
 }
 
 #[test]
