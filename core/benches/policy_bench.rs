@@ -103,8 +103,8 @@ fn main() {
         ),
     ];
     // All four say the same thing.
-    let effective = |s: &Box<dyn PolicySource>| {
-        let p = Policy::load(std::slice::from_ref(s));
+    let effective = |one: &[Box<dyn PolicySource>]| {
+        let p = Policy::load(one);
         assert_eq!(
             p.reports()[0].status,
             SourceStatus::Active,
@@ -113,9 +113,9 @@ fn main() {
         );
         p.resolve(&Default::default()).effective
     };
-    let first = effective(&sources[0].1);
+    let first = effective(std::slice::from_ref(&sources[0].1));
     for (name, s) in &sources {
-        assert_eq!(effective(s), first, "{name}");
+        assert_eq!(effective(std::slice::from_ref(s)), first, "{name}");
     }
     println!(
         "policy load, median of {ROUNDS} (the example policy: {} bytes JSON, {} XML, {} binary, {} registry values)",

@@ -239,10 +239,9 @@ fn update(u: UpdateError) -> UiError {
             C::InvalidInput,
             "Updates wait until your visit ends. Nothing changes during a visit.",
         ),
-        UpdateError::NothingToInstall | UpdateError::NotAllowed => UiError::new(
-            C::NotAvailable,
-            "There is no update to install right now.",
-        ),
+        UpdateError::NothingToInstall | UpdateError::NotAllowed => {
+            UiError::new(C::NotAvailable, "There is no update to install right now.")
+        }
         UpdateError::Net(_) | UpdateError::Manifest { .. } => UiError::new(
             C::Offline,
             "Rounds could not reach the update server. This version keeps working; Rounds tries again later.",

@@ -97,10 +97,25 @@ mod tests {
     /// Every value the settings accept is offered in words, and nothing else is.
     #[test]
     fn appearance_options_cover_every_choice() {
-        let offered = |key| super::options(key).into_iter().map(|(v, _)| v).collect::<Vec<_>>();
-        let themes = [Theme::System, Theme::Light, Theme::Dark, Theme::HighContrast];
+        let offered = |key| {
+            super::options(key)
+                .into_iter()
+                .map(|(v, _)| v)
+                .collect::<Vec<_>>()
+        };
+        let themes = [
+            Theme::System,
+            Theme::Light,
+            Theme::Dark,
+            Theme::HighContrast,
+        ];
         assert_eq!(offered("appearance.theme"), themes.map(Theme::as_str));
-        let sizes = [TextSize::Normal, TextSize::Large, TextSize::Larger, TextSize::Largest];
+        let sizes = [
+            TextSize::Normal,
+            TextSize::Large,
+            TextSize::Larger,
+            TextSize::Largest,
+        ];
         assert_eq!(offered("appearance.text_size"), sizes.map(TextSize::as_str));
         for v in offered("appearance.theme") {
             assert!(serde_json::from_value::<Theme>(v.into()).is_ok(), "{v}");

@@ -55,7 +55,9 @@ pub fn sources_in(dir: &Path, user: Option<&str>) -> Vec<ManagedPrefsSource> {
         "Configuration profile",
         dir.join(&file),
     )];
-    if let Some(user) = user.filter(|u| !u.is_empty() && !u.contains(['/', '\0']) && *u != "..") {
+    if let Some(user) =
+        user.filter(|u| !u.is_empty() && !u.contains(['/', '\0']) && !matches!(*u, "." | ".."))
+    {
         v.push(ManagedPrefsSource::new(
             "Configuration profile (user)",
             dir.join(user).join(&file),

@@ -362,7 +362,14 @@ async fn a_keyboard_only_day_signs_in_moves_days_starts_admits_locks_and_unlocks
     // focus to the window titled "Rounds", so its page is the active one again.
     let out = h.run_in_app_session(
         "xdotool",
-        &["search", "--onlyvisible", "--name", "^Rounds$", "windowfocus", "--sync"],
+        &[
+            "search",
+            "--onlyvisible",
+            "--name",
+            "^Rounds$",
+            "windowfocus",
+            "--sync",
+        ],
     )?;
     println!("xdotool: {out}");
 
