@@ -136,8 +136,19 @@ fn doctor(json: bool) -> ExitCode {
         }
     };
     let report = core.doctor();
+    let posture = match crate::posture::compute(&core) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("rounds-cli: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if json {
-        match serde_json::to_string_pretty(&report) {
+        let full = serde_json::to_value(&report).map(|mut v| {
+            v["posture"] = serde_json::to_value(&posture).unwrap_or_default();
+            v
+        });
+        match full.and_then(|v| serde_json::to_string_pretty(&v)) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("rounds-cli: {e}");
@@ -146,9 +157,13 @@ fn doctor(json: bool) -> ExitCode {
         }
     } else {
         print!("{}", human(&report));
+        let now = rounds_core::vault::items::unix_now();
+        print!("{}", crate::posture::text(&posture, now));
     }
     // Exit 1 when something needs attention, so IT can script `rounds-cli doctor || alert`.
-    let healthy = report.keychain.reachable && report.policy.problem.is_none();
+    let healthy = report.keychain.reachable
+        && report.policy.problem.is_none()
+        && !crate::posture::needs_attention(&posture);
     if healthy {
         ExitCode::SUCCESS
     } else {

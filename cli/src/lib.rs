@@ -6,6 +6,7 @@
 mod audit;
 mod doctor;
 mod policy;
+mod posture;
 mod profiles;
 mod schedule;
 mod sessions;
@@ -27,7 +28,9 @@ Commands:
                     The records since DATE (YYYY-MM-DD or RFC 3339), oldest first, to stdout.
                     CSV columns: seq,at,kind,appointment,detail,mac. No patient data.
   doctor [--json]   Which keychain is in use and reachable, which policy is in force,
-                    where the app keeps its files, and which clinic server it will use.
+                    where the app keeps its files, and which clinic server it will use;
+                    the security posture (TLS of the clinic and video server, trust, pins,
+                    sign-in time, cache encryption, E2EE here), as the app's panel shows it.
   doctor --server URL [--json]
                     Connect to URL exactly as Rounds would and print its TLS posture: version,
                     suite, chain, which root verified it, pin status, proxy, verdict. Exits 1

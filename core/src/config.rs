@@ -56,6 +56,11 @@ pub struct UserConfig {
     /// snoozed on; it shows again the next day. Not secret.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub password_snoozed: std::collections::BTreeMap<String, String>,
+    /// Profile id → when the session's full sign-in (password + code, or the clinic's page)
+    /// happened, unix seconds: the posture panel's "MFA age". Renewals do not move it; sign-out
+    /// removes it. A time, not a secret; the keychain's items rotate and cannot tell it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub mfa_at: std::collections::BTreeMap<String, i64>,
 }
 
 /// One clinic account.

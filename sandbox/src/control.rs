@@ -48,7 +48,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(add_appointments).delete(clear_appointments),
         )
         .route("/control/appointments/generate", post(generate))
-        .route("/control/appointments/{id}", delete(delete_appointment))
+        .route(
+            "/control/appointments/{id}",
+            delete(delete_appointment).patch(edit_appointment),
+        )
         .route("/control/appointments/{id}/status", post(set_status))
         .route("/control/resources", post(add_resource))
         .route("/control/tls-listeners", post(add_listener))
@@ -425,6 +428,32 @@ async fn set_status(
     }
 }
 
+/// `PATCH {"comment": "…", …}`: an edit of the appointment's top-level fields that bumps
+/// `meta.lastUpdated` (like any edit in OpenEMR's calendar), e.g. to check that a client keeps
+/// the time a patient arrived across an unrelated edit.
+async fn edit_appointment(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = match parse_json(&body) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return err(StatusCode::BAD_REQUEST, "the body must be a JSON object"),
+        Err(r) => return r,
+    };
+    let now = st.now();
+    if st
+        .store
+        .write()
+        .expect("store lock")
+        .patch(&id, &fields, now)
+    {
+        ok(json!({"id": id, "lastUpdated": util::rfc3339_offset(now)}))
+    } else {
+        err(StatusCode::NOT_FOUND, "no such appointment")
+    }
+}
+
 /// Any other FHIR resource (Patient, Practitioner, Person, Location) by `resourceType`/`id`.
 async fn add_resource(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     let v = match parse_json(&body) {
@@ -446,7 +475,7 @@ async fn add_resource(State(st): State<Arc<AppState>>, body: Bytes) -> Response 
     ok(json!({"stored": key}))
 }
 
-/// `{"kind": "expired"|"wrong_host"|"self_signed"|"unknown_ca"|"tls1_1"|"tls1_0"}` → a new
+/// `{"kind": "expired"|"wrong_host"|"self_signed"|"unknown_ca"|"tls1_2"|"tls1_1"|"tls1_0"}` → a new
 /// listener on 127.0.0.1 serving the same clinic with that defect. `GET /control/requests`
 /// and `/control/connections` show what (if anything) arrived on it (listener = kind).
 async fn add_listener(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
@@ -464,16 +493,21 @@ async fn add_listener(State(st): State<Arc<AppState>>, body: Bytes) -> Response 
         "wrong_host" => LeafKind::WrongHost,
         "self_signed" => LeafKind::SelfSigned,
         "unknown_ca" => LeafKind::UnknownCa,
+        "tls1_2" => LeafKind::Good,
         "tls1_1" | "tls1_0" => return openssl_listener(&st, &kind).await,
         _ => {
             return err(
                 StatusCode::BAD_REQUEST,
-                "kind must be expired, wrong_host, self_signed, unknown_ca, tls1_1 or tls1_0",
+                "kind must be expired, wrong_host, self_signed, unknown_ca, tls1_2, tls1_1 or tls1_0",
             );
         }
     };
     let made = (|| -> Result<_, util::BoxError> {
         let leaf = st.ca.leaf(leaf_kind)?;
+        if kind == "tls1_2" {
+            // A good certificate on a server that speaks TLS 1.2 only (an older appliance).
+            return Ok(TlsAcceptor::from(crate::tls::server_config_tls12(&leaf)?));
+        }
         Ok(TlsAcceptor::from(crate::tls::server_config(&leaf)?))
     })();
     let acceptor = match made {

@@ -307,6 +307,10 @@ pub fn demo_week(st: &AppState) {
                 now - Duration::hours(1 + slot as i64)
             } else if end < now {
                 end.min(now)
+            } else if start < now {
+                // Arrived: OpenEMR stamps the row when the front desk (or the portal) marks
+                // the patient arrived; say it happened at the start.
+                start
             } else {
                 (start - Duration::days(10)).min(now - Duration::hours(2))
             };

@@ -161,6 +161,28 @@ impl Store {
         self.upsert(r, now).is_ok()
     }
 
+    /// An edit in OpenEMR's calendar: merges these top-level fields (e.g. `comment`, `status`)
+    /// into the resource and bumps `meta.lastUpdated` to `now`. `id`, `resourceType` and
+    /// `meta` cannot be edited this way.
+    pub fn patch(
+        &mut self,
+        id: &str,
+        fields: &serde_json::Map<String, Value>,
+        now: OffsetDateTime,
+    ) -> bool {
+        let Some(a) = self.get(id) else { return false };
+        let Ok(mut r) = serde_json::from_str::<Value>(&a.json) else {
+            return false;
+        };
+        for (k, v) in fields {
+            if !matches!(k.as_str(), "id" | "resourceType" | "meta") {
+                r[k.as_str()] = v.clone();
+            }
+        }
+        r["meta"]["lastUpdated"] = json!(util::rfc3339_offset(now));
+        self.upsert(r, now).is_ok()
+    }
+
     /// Removes every appointment.
     pub fn clear_appointments(&mut self) {
         self.appts.clear();

@@ -135,6 +135,18 @@ impl TestCa {
     }
 }
 
+/// The same server with TLS 1.2 as its only version (a valid certificate, an older stack).
+pub fn server_config_tls12(leaf: &Leaf) -> Result<Arc<ServerConfig>, BoxError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key_der.clone()));
+    let mut cfg = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(leaf.chain.clone(), key)?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
 /// rustls server config for a leaf: TLS 1.2 + 1.3 (rustls has nothing older), HTTP/1.1 ALPN.
 pub fn server_config(leaf: &Leaf) -> Result<Arc<ServerConfig>, BoxError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());

@@ -341,6 +341,7 @@ pub fn ui_ready(started: State<'_, Started>) {
 /// The typed builder shared by the app and by the bindings export test.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
+        crate::posture::security_posture,
         app_info,
         check_server,
         sign_in,

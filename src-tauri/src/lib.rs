@@ -7,8 +7,9 @@ mod error;
 mod lock;
 mod media_grant;
 mod notify;
-mod updates;
+mod posture;
 mod readiness;
+mod updates;
 mod visit;
 
 use rounds_core::Core;

@@ -6,6 +6,7 @@ mod enroll;
 mod labels;
 mod lock;
 mod passwords;
+mod posture;
 mod profiles;
 mod readiness;
 mod schedule;
@@ -13,10 +14,15 @@ mod session;
 mod update;
 mod video;
 mod views;
+mod waiting;
 
 pub use enroll::{EnrollmentCode, EnrollmentView};
 pub use lock::{LockEvent, LockReason, LockState, LockView};
 pub use passwords::{PasswordChangeError, PasswordChangeRequest, PasswordView};
+pub use posture::{
+    CachePosture, ConnectionPosture, E2eePosture, PinState, SecurityPosture, SessionPosture,
+    TrustRules, TrustSource,
+};
 pub use profiles::{NewProfile, ProfileView, ProfilesView};
 pub use schedule::DayView;
 pub use video::{VisitOpen, VisitWindowKind, VisitWindowRequest};
@@ -89,6 +95,8 @@ pub struct Core {
     readiness: readiness::Shared,
     /// The password rotation's clock when a test sets one (`None`: the system clock).
     clock: std::sync::RwLock<Option<passwords::TestClock>>,
+    /// The video server of the last visit opened (its `external_api.js`), for the posture.
+    video_origin: std::sync::Mutex<Option<Url>>,
 }
 
 impl Core {
@@ -131,6 +139,7 @@ impl Core {
             idle: Default::default(),
             readiness: Default::default(),
             clock: Default::default(),
+            video_origin: Default::default(),
         })
     }
 

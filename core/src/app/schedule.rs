@@ -157,6 +157,9 @@ impl Core {
                 v.video = true;
             }
         }
+        // Who is waiting: the clinic's arrivals and the open visit's lobby (app/waiting.rs).
+        let open = self.visit_view_unguarded().await;
+        super::waiting::apply(&mut visits, open.as_ref(), crate::vault::items::unix_now());
         let mut sync = syncer.progress().borrow().clone();
         if sync.last_synced.is_none() {
             sync.last_synced = syncer.cache().last_synced().await.ok().flatten();

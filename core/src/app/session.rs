@@ -152,6 +152,7 @@ impl Core {
     /// A full authentication: the lock (if any) opens and the idle clock restarts.
     fn signed_in(&self, profile: &str, s: SignedIn) -> SessionState {
         self.remember_user(profile, Some(&s.user));
+        self.record_mfa(profile, Some(unix_now()));
         self.arm_lock(&s.user);
         signed_in(s)
     }
@@ -213,6 +214,7 @@ impl Core {
         let auth = self.authenticator(&vault);
         let profile = self.account(None)?.profile;
         auth.sign_out(&profile).map_err(flat)?;
+        self.record_mfa(&profile, None);
         self.disarm_lock();
         self.end_visit().await;
         self.close_schedule(&profile, self.shared_pc()).await;

@@ -149,6 +149,7 @@ impl Core {
             self.audit_all(&[e.audit_entry(appointment_id, now)]);
             return Err(e.into());
         }
+        self.note_video_server(&ticket.external_api_url());
         let content = policy.notifications.content;
         let opts = PageOptions {
             display_name: acct.username.clone(),

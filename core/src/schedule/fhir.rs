@@ -38,6 +38,12 @@ pub enum AppointmentStatus {
 }
 
 impl AppointmentStatus {
+    /// The patient is there: OpenEMR's `@`/`~` (arrived) and `<`/`+` (checked in), which a
+    /// patient portal check-in sets (clinic-api §3.3).
+    pub fn is_waiting(self) -> bool {
+        matches!(self, Self::Arrived | Self::CheckedIn)
+    }
+
     pub const ALL: [Self; 10] = [
         Self::Proposed,
         Self::Pending,

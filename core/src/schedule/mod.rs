@@ -144,6 +144,11 @@ pub struct Visit {
     /// Where the visit's own link was read from, when it carries one (never the link: the
     /// room stays in the core).
     pub link: Option<link::LinkSource>,
+    /// Since when the patient has been waiting (unix seconds): the clinic marked them arrived
+    /// or checked in (the first time this cache saw it), or they knock in the open visit's
+    /// lobby; `None` when nobody waits (see `app/waiting.rs`).
+    #[specta(type = Option<u32>)]
+    pub waiting_since: Option<i64>,
 }
 
 /// Where a sync is.

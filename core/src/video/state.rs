@@ -280,6 +280,9 @@ impl VisitEvent {
 pub struct Knock {
     pub id: String,
     pub name: String,
+    /// When they knocked (unix seconds): the schedule row's "Waiting n min".
+    #[specta(type = u32)]
+    pub since: i64,
 }
 
 impl std::fmt::Debug for Knock {
@@ -475,7 +478,11 @@ impl VisitState {
                 {
                     return Vec::new();
                 }
-                self.knocking.push(Knock { id, name });
+                self.knocking.push(Knock {
+                    id,
+                    name,
+                    since: now,
+                });
                 vec![
                     self.entry(now, AuditKind::Knock)
                         .count("waiting", self.knocking.len()),

@@ -450,6 +450,7 @@ pub async fn control(
     let req = match method {
         "POST" => c.post(url).json(&body),
         "DELETE" => c.delete(url),
+        "PATCH" => c.patch(url).json(&body),
         _ => c.get(url),
     };
     let r = req.send().await.expect("control call");

@@ -178,6 +178,10 @@ async fn every_screen_passes_axe_in_each_theme_and_at_200_percent() -> Result<()
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     check_screen(&h, &axe_src, "schedule-next-day", &mut failures).await?;
     click_text(&h, "Today").await?;
+    click(&h, "[data-testid=open-posture]").await?;
+    h.wait_for("[data-testid=posture-checked]").await?;
+    check_screen(&h, &axe_src, "security-posture", &mut failures).await?;
+    click(&h, "[data-testid=posture-close]").await?;
     click(&h, "[data-testid=open-change-password]").await?;
     h.wait_for("#pw-current").await?;
     check_screen(&h, &axe_src, "change-password", &mut failures).await?;

@@ -13,7 +13,7 @@ const day = Math.floor(new Date().setHours(10, 0, 0, 0) / 1000);
 const visits: Visit[] = [
   {
     id: "a1", start: day, end: day + 900, status: "booked", patient: "Ada Patientson",
-    visitType: "Follow-up", video: true, comment: null, link: null,
+    visitType: "Follow-up", video: true, comment: null, link: null, waitingSince: null,
   },
 ];
 

@@ -19,7 +19,30 @@ const visit = (id: string, h: number, over: Partial<Visit> = {}): Visit => ({
   video: false,
   comment: null,
   link: null,
+  waitingSince: null,
   ...over,
+});
+
+describe("patient waiting", () => {
+  it("says who waits and for how long, in words, and opens that visit in one click", async () => {
+    const since = Math.floor(Date.now() / 1000) - 4 * 60 - 5;
+    const backend = mockBackend({
+      visits: [
+        visit("first", 9, { video: true }),
+        visit("second", 10, { video: true, status: "arrived", waitingSince: since }),
+      ],
+    });
+    const opened: string[] = [];
+    render(Schedule, { backend, onStartVisit: (id: string) => opened.push(id), visitBadge: null });
+    const badge = await screen.findByTestId("waiting");
+    expect(badge.textContent?.trim()).toBe("Waiting 4 min");
+    const rows = screen.getAllByRole("listitem") as [HTMLElement, HTMLElement];
+    expect(within(rows[0]).queryByTestId("waiting")).toBeNull();
+    const open = within(rows[1]).getByRole("button", { name: /patient waiting/ });
+    expect(open.textContent).toContain("Open visit — patient waiting");
+    await fireEvent.click(open);
+    expect(opened).toEqual(["second"]);
+  });
 });
 
 describe("day view", () => {

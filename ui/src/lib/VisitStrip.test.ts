@@ -14,11 +14,11 @@ describe("video visit from the schedule", () => {
       visits: [
         {
           id: "v1", start: today.from + 9 * 3600, end: today.from + 9.5 * 3600, patient: "Pat Example",
-          visitType: "Video Visit", status: "booked", video: true, comment: null, link: null,
+          visitType: "Video Visit", status: "booked", video: true, comment: null, link: null, waitingSince: null,
         },
         {
           id: "o1", start: today.from + 10 * 3600, end: today.from + 10.5 * 3600, patient: "Office Only",
-          visitType: "Office Visit", status: "booked", video: false, comment: null, link: null,
+          visitType: "Office Visit", status: "booked", video: false, comment: null, link: null, waitingSince: null,
         },
       ],
     });
@@ -35,7 +35,7 @@ describe("video visit from the schedule", () => {
 
     backend.visit = {
       ...backend.visit!, phase: "joined", participants: 1, canHost: true, badge: "inProgress",
-      knocking: [{ id: "k1", name: "Pat Example" }], mediaUnsupported: true,
+      knocking: [{ id: "k1", name: "Pat Example", since: Math.floor(Date.now() / 1000) }], mediaUnsupported: true,
     };
     const knock = await screen.findByTestId("visit-knocking", {}, { timeout: 2500 });
     expect(knock.textContent).toContain("Someone is waiting");

@@ -10,6 +10,8 @@ import {
   type SyncProgress_Serialize,
   type Visit_Serialize,
   type VisitView_Serialize,
+  type SecurityPosture_Serialize,
+  type ConnectionPosture_Serialize,
   type NewProfile_Deserialize,
   type ProfilesView_Serialize,
   type Origin,
@@ -53,6 +55,8 @@ export type PasswordView = PasswordView_Serialize;
 export type ReadinessView = ReadinessView_Serialize;
 export type ReadinessCheck = ReadinessView_Serialize["checks"][number];
 export type { RenewPrompt };
+export type SecurityPosture = SecurityPosture_Serialize;
+export type ConnectionPosture = ConnectionPosture_Serialize;
 export type { SyncErrorKind };
 // Sent by the UI: the shape the Rust side accepts.
 export type NewProfile = NewProfile_Deserialize;
@@ -106,6 +110,8 @@ export interface Backend {
   openVisitInBrowser(appointmentId: string): Promise<Outcome<VisitWindowKind>>;
   /** The running visit as the core follows it; null when none. */
   visitView(): Promise<Outcome<VisitView | null>>;
+  /** The security posture panel: TLS, trust, pins, sign-in time, keychain, cache, E2EE here. */
+  securityPosture(): Promise<Outcome<SecurityPosture>>;
   endVisit(): Promise<Outcome<null>>;
   /** Readiness of the day's video visits starting within 10 minutes, as last checked. */
   readinessDay(from: number, to: number): Promise<Outcome<ReadinessView[]>>;
@@ -205,6 +211,9 @@ export const tauriBackend: Backend = {
   visitReadiness: (id) =>
     call(() => commands.visitReadiness(id, typeof globalThis.RTCPeerConnection === "function")),
   renewPrompt: () => call(() => commands.renewPrompt()),
+  // Same engine question as startVisit: which window (and so E2EE) a visit would get here.
+  securityPosture: () =>
+    call(() => commands.securityPosture(typeof globalThis.RTCPeerConnection === "function")),
   addProfile: (profile) => call(() => commands.addProfile(profile)),
   switchProfile: (id) => call(() => commands.switchProfile(id)),
   removeProfile: (id) => call(() => commands.removeProfile(id)),

@@ -6,6 +6,12 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 
 /** Commands */
 export const commands = {
+	/**
+	 *  TLS of the clinic and the video server, MFA age, keychain, cache encryption, policy
+	 *  sources, E2EE here. `embedded_media`: whether this webview has WebRTC (the main window
+	 *  tells, as for a visit). Nothing secret, no PHI, so it is answered while locked too.
+	 */
+	securityPosture: (embeddedMedia: boolean) => typedError<SecurityPosture_Serialize, UiError_Serialize>(__TAURI_INVOKE("security_posture", { embeddedMedia })),
 	/**  What the sign-in screen needs: version, clinic server, policy state. */
 	appInfo: () => __TAURI_INVOKE<AppInfo_Serialize>("app_info"),
 	/**  Reaches the clinic server over a verified TLS connection, sending no credential. */
@@ -140,6 +146,47 @@ export type Appearance = {
 /**  FHIR R4 AppointmentStatus (required binding: any other code is refused). */
 export type AppointmentStatus = "proposed" | "pending" | "booked" | "arrived" | "fulfilled" | "cancelled" | "noshow" | "entered-in-error" | "checked-in" | "waitlist";
 
+export type Backend = "secret-service" | "keyutils" | "macos-keychain" | "windows-credential-manager";
+
+/**  The schedule cache on this computer. */
+export type CachePosture = CachePosture_Serialize | CachePosture_Deserialize;
+
+/**  The schedule cache on this computer. */
+export type CachePosture_Deserialize = {
+	/**
+	 *  `PRAGMA cipher_version` of the SQLite library the cache uses ("4.6.1 community");
+	 *  `None` means plain SQLite, which would not encrypt.
+	 */
+	cipherVersion?: string | null,
+	/**  The profile's cache file exists. */
+	filePresent: boolean,
+	/**
+	 *  Its first bytes are not SQLite's plaintext header (an encrypted file is random from
+	 *  byte 0); `None` when there is no file.
+	 */
+	fileEncrypted?: boolean | null,
+	/**  Its key is in the keychain (checked without reading it). */
+	keyInKeychain: boolean,
+};
+
+/**  The schedule cache on this computer. */
+export type CachePosture_Serialize = {
+	/**
+	 *  `PRAGMA cipher_version` of the SQLite library the cache uses ("4.6.1 community");
+	 *  `None` means plain SQLite, which would not encrypt.
+	 */
+	cipherVersion: string | null,
+	/**  The profile's cache file exists. */
+	filePresent: boolean,
+	/**
+	 *  Its first bytes are not SQLite's plaintext header (an encrypted file is random from
+	 *  byte 0); `None` when there is no file.
+	 */
+	fileEncrypted: boolean | null,
+	/**  Its key is in the keychain (checked without reading it). */
+	keyInKeychain: boolean,
+};
+
 /**  One line of the readiness panel. */
 export type Check = Check_Serialize | Check_Deserialize;
 
@@ -177,6 +224,45 @@ export type ChoiceOption = {
 	label: string,
 };
 
+/**  One server as Rounds connects to it. */
+export type ConnectionPosture = ConnectionPosture_Serialize | ConnectionPosture_Deserialize;
+
+/**  One server as Rounds connects to it. */
+export type ConnectionPosture_Deserialize = {
+	/**  Origin only (scheme, host, port). */
+	origin: string,
+	/**  "TLS 1.3" / "TLS 1.2"; `None` when no handshake completed (or through a proxy). */
+	tlsVersion?: string | null,
+	cipherSuite?: string | null,
+	trustedBy?: TrustSource | null,
+	/**  The certificate verifier that decided, in words ("rustls + webpki, hospital CA"). */
+	verifier?: string | null,
+	trustRules: TrustRules,
+	pin: PinState,
+	/**  Would Rounds use this server now? */
+	accepted: boolean,
+	/**  Plain words (the probe's verdict). */
+	verdict: string,
+};
+
+/**  One server as Rounds connects to it. */
+export type ConnectionPosture_Serialize = {
+	/**  Origin only (scheme, host, port). */
+	origin: string,
+	/**  "TLS 1.3" / "TLS 1.2"; `None` when no handshake completed (or through a proxy). */
+	tlsVersion: string | null,
+	cipherSuite: string | null,
+	trustedBy: TrustSource | null,
+	/**  The certificate verifier that decided, in words ("rustls + webpki, hospital CA"). */
+	verifier: string | null,
+	trustRules: TrustRules,
+	pin: PinState,
+	/**  Would Rounds use this server now? */
+	accepted: boolean,
+	/**  Plain words (the probe's verdict). */
+	verdict: string,
+};
+
 export type Control = { kind: "toggle"; value: boolean } | { kind: "choice"; value: string; options: ChoiceOption[] };
 
 /**  One day of the schedule, with the state of the sync (for the status line). */
@@ -205,6 +291,18 @@ export type E2ee =
 "notSupported" | 
 /**  IT policy keeps it off. */
 "offByPolicy";
+
+/**  End-to-end encryption of a visit opened here now. */
+export type E2eePosture = {
+	/**  The window a visit would open in. */
+	window: VisitWindowKind,
+	/**  That window can encrypt end to end (insertable streams / RTCRtpScriptTransform). */
+	available: boolean,
+	/**  Policy `video.e2ee_required`. */
+	requiredByPolicy: boolean,
+	/**  In words, with what decides it. */
+	detail: string,
+};
 
 /**  The first code from the newly set-up authenticator, as the UI sends it. */
 export type EnrollmentCode = {
@@ -245,6 +343,8 @@ export type Field = "username" | "password" | "totp" |
 export type Knock = {
 	id: string,
 	name: string,
+	/**  When they knocked (unix seconds): the schedule row's "Waiting n min". */
+	since: number,
 };
 
 /**  Which part of the Appointment the link was read from. */
@@ -380,6 +480,17 @@ export type PasswordView_Serialize = {
 	historyCount: number,
 };
 
+/**  Key pinning for one host (`network.spki_pins`). */
+export type PinState = 
+/**  Policy pins this host and a key of the verified chain matched. */
+"pinned" | 
+/**  Policy has no pins for this host. */
+"notPinned" | 
+/**  Pins exist and none matched: Rounds refuses the server. */
+"mismatch" | 
+/**  The handshake did not get that far. */
+"notChecked";
+
 /**  "Managed by your organisation": every source and every setting policy touches. */
 export type PolicyView = PolicyView_Serialize | PolicyView_Deserialize;
 
@@ -500,6 +611,53 @@ export type RotationState =
 /**  The server has no password endpoint (plain OpenEMR): the UI shows nothing. */
 "unknown";
 
+/**  Everything the panel shows. */
+export type SecurityPosture = SecurityPosture_Serialize | SecurityPosture_Deserialize;
+
+/**  Everything the panel shows. */
+export type SecurityPosture_Deserialize = {
+	/**  The clinic's server; `None` before one is set up. */
+	clinic?: ConnectionPosture_Deserialize | null,
+	/**
+	 *  The video (Jitsi) server of the last visit opened in this session, else the first
+	 *  server IT allows by name; `None` when neither is known yet (the clinic names it per
+	 *  visit).
+	 */
+	video?: ConnectionPosture_Deserialize | null,
+	session: SessionPosture_Deserialize,
+	keychain: VaultStatus_Deserialize,
+	cache: CachePosture_Deserialize,
+	/**  Every policy source this platform reads, in force or not (`Policy::reports`). */
+	policySources: SourceReport_Deserialize[],
+	e2ee: E2eePosture,
+	/**  When this was computed (unix seconds). */
+	checkedAt: number,
+	/**  How long it took (handshakes included), in milliseconds. */
+	tookMs: number,
+};
+
+/**  Everything the panel shows. */
+export type SecurityPosture_Serialize = {
+	/**  The clinic's server; `None` before one is set up. */
+	clinic: ConnectionPosture_Serialize | null,
+	/**
+	 *  The video (Jitsi) server of the last visit opened in this session, else the first
+	 *  server IT allows by name; `None` when neither is known yet (the clinic names it per
+	 *  visit).
+	 */
+	video: ConnectionPosture_Serialize | null,
+	session: SessionPosture_Serialize,
+	keychain: VaultStatus_Serialize,
+	cache: CachePosture_Serialize,
+	/**  Every policy source this platform reads, in force or not (`Policy::reports`). */
+	policySources: SourceReport_Serialize[],
+	e2ee: E2eePosture,
+	/**  When this was computed (unix seconds). */
+	checkedAt: number,
+	/**  How long it took (handshakes included), in milliseconds. */
+	tookMs: number,
+};
+
 /**  The result of reaching the clinic server over a verified TLS connection. */
 export type ServerCheck = {
 	origin: string,
@@ -528,6 +686,35 @@ export type ServerInfo_Serialize = {
 	/**  True when IT's policy sets the server (the UI shows it as locked). */
 	managed: boolean,
 	username: string | null,
+};
+
+/**  The session's authentication, from non-secret facts only. */
+export type SessionPosture = SessionPosture_Serialize | SessionPosture_Deserialize;
+
+/**  The session's authentication, from non-secret facts only. */
+export type SessionPosture_Deserialize = {
+	signedIn: boolean,
+	/**
+	 *  When the full sign-in (password + code, or the clinic's page) of this session
+	 *  happened (unix seconds): renewals do not move it. `None` when not signed in, or signed
+	 *  in before this version recorded it.
+	 */
+	mfaAt?: number | null,
+	/**  When the current access token expires (it is renewed while a refresh token lives). */
+	until?: number | null,
+};
+
+/**  The session's authentication, from non-secret facts only. */
+export type SessionPosture_Serialize = {
+	signedIn: boolean,
+	/**
+	 *  When the full sign-in (password + code, or the clinic's page) of this session
+	 *  happened (unix seconds): renewals do not move it. `None` when not signed in, or signed
+	 *  in before this version recorded it.
+	 */
+	mfaAt: number | null,
+	/**  When the current access token expires (it is renewed while a refresh token lives). */
+	until: number | null,
 };
 
 export type SessionState = { state: "signedOut" } | 
@@ -659,6 +846,16 @@ export type Times = {
 	tlsMs: number,
 };
 
+/**  What the trust rules in force allow (policy `network.ca_bundle` / `network.ca_only`). */
+export type TrustRules = "osStore" | "osStoreAndHospitalCa" | "hospitalCaOnly";
+
+/**  Which root vouched for the server's certificate. */
+export type TrustSource = 
+/**  The hospital CA bundle from IT policy (`network.ca_bundle`). */
+"hospitalCa" | 
+/**  The operating system's trust store. */
+"osStore";
+
 export type UiError = UiError_Serialize | UiError_Deserialize;
 
 export type UiError_Deserialize = {
@@ -762,6 +959,23 @@ export type UserSetting = {
 	locked: boolean,
 };
 
+/**  What `rounds-cli doctor` and the UI show about the keychain. */
+export type VaultStatus = VaultStatus_Serialize | VaultStatus_Deserialize;
+
+/**  What `rounds-cli doctor` and the UI show about the keychain. */
+export type VaultStatus_Deserialize = {
+	backend?: Backend | null,
+	reachable: boolean,
+	detail: string,
+};
+
+/**  What `rounds-cli doctor` and the UI show about the keychain. */
+export type VaultStatus_Serialize = {
+	backend: Backend | null,
+	reachable: boolean,
+	detail: string,
+};
+
 /**
  *  One visit as the day view shows it. Times are unix seconds (UTC); the UI formats them in
  *  the computer's time zone.
@@ -856,6 +1070,12 @@ export type Visit_Deserialize = {
 	 *  room stays in the core).
 	 */
 	link?: LinkSource | null,
+	/**
+	 *  Since when the patient has been waiting (unix seconds): the clinic marked them arrived
+	 *  or checked in (the first time this cache saw it), or they knock in the open visit's
+	 *  lobby; `None` when nobody waits (see `app/waiting.rs`).
+	 */
+	waitingSince?: number | null,
 };
 
 /**
@@ -878,6 +1098,12 @@ export type Visit_Serialize = {
 	 *  room stays in the core).
 	 */
 	link: LinkSource | null,
+	/**
+	 *  Since when the patient has been waiting (unix seconds): the clinic marked them arrived
+	 *  or checked in (the first time this cache saw it), or they knock in the open visit's
+	 *  lobby; `None` when nobody waits (see `app/waiting.rs`).
+	 */
+	waitingSince: number | null,
 };
 
 /* Tauri Specta runtime */

@@ -9,6 +9,7 @@ import type {
   ProfilesView,
   Visit,
   VisitView,
+  SecurityPosture,
   ServerCheck,
   SessionState,
   SignInMethod,
@@ -40,19 +41,37 @@ export interface MockBackend extends Backend {
   changeCalls: PasswordChangeRequest[];
   /** What the next change answers (default: success → signed out). */
   changeAnswer: Outcome<SessionState> | null;
-  /** Updates as the core would report them; tests set the state. */
-  update: UpdateView;
-  updateCalls: string[];
   /** Readiness as the core would report it (tests set it). */
   readiness: ReadinessView[];
   readinessCalls: string[];
   /** The renewal question the core would ask now (tests set it). */
   renewAsk: RenewPrompt | null;
+  /** Updates as the core would report them; tests set the state. */
+  update: UpdateView;
+  updateCalls: string[];
 }
 
 export const upToDate: UpdateView = {
   running: "0.1.0", mode: "channel", channel: "stable", pinnedVersion: null, locked: true,
   state: { kind: "upToDate" }, message: "Rounds 0.1.0 is up to date.", visitOpen: false, canInstallNow: false,
+};
+
+/** What the posture panel shows on a well-set-up computer (sandbox-like values). */
+export const calmPosture: SecurityPosture = {
+  clinic: {
+    origin: "https://127.0.0.1:8443", tlsVersion: "TLS 1.3", cipherSuite: "TLS13_AES_256_GCM_SHA384",
+    trustedBy: "hospitalCa", verifier: "rustls + webpki against the hospital CA bundle",
+    trustRules: "osStoreAndHospitalCa", pin: "notPinned", accepted: true,
+    verdict: "OK: Rounds would use this server.",
+  },
+  video: null,
+  session: { signedIn: true, mfaAt: 1_899_999_000, until: 1_900_000_000 },
+  keychain: { backend: "secret-service", reachable: true, detail: "Secret Service is unlocked and answering" },
+  cache: { cipherVersion: "4.6.1 community", filePresent: true, fileEncrypted: true, keyInKeychain: true },
+  policySources: [{ name: "Policy file", location: "/etc/rounds/policy.json", status: "absent", problem: null }],
+  e2ee: { window: "embedded", available: true, requiredByPolicy: false, detail: "Rounds' own visit window encrypts." },
+  checkedAt: 1_900_000_000,
+  tookMs: 42,
 };
 
 export const okPassword: PasswordView = {
@@ -307,6 +326,9 @@ export function mockBackend(over: {
     async endVisit() {
       this.visit = null;
       return { ok: true, value: null };
+    },
+    async securityPosture() {
+      return { ok: true, value: calmPosture };
     },
     async scheduleDay(from, to) {
       this.dayCalls.push([from, to]);

@@ -37,6 +37,10 @@ const MIGRATIONS: &[&str] = &[
     // 2: the visit's own link (schedule::link, JSON: source + Jitsi domain/room or why it
     // cannot be used), for servers without a telehealth join service.
     "ALTER TABLE appointments ADD COLUMN link TEXT;",
+    // 3: since when the patient has been waiting (unix seconds): the `meta.lastUpdated` of
+    // the first copy seen with status arrived/checked-in, kept while it stays so
+    // (cache/write.rs), so a later unrelated edit does not restart the patient's wait.
+    "ALTER TABLE appointments ADD COLUMN arrived_at INTEGER;",
 ];
 
 pub(super) async fn run(

@@ -10,7 +10,7 @@ use crate::schedule::{ScheduleError, Visit};
 /// Served by the index on `start`: a day is a range scan, not a table scan (≤ 20 ms at
 /// 100,000 rows is the target; the benchmark measures it).
 const DAY: &str = "SELECT a.id, a.start, a.ends, COALESCE(a.patient_display, p.name),
-       a.visit_type, a.status, a.video, a.comment, a.link
+       a.visit_type, a.status, a.video, a.comment, a.link, a.arrived_at
   FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id
  WHERE a.start >= ?1 AND a.start < ?2 AND a.status != 'entered-in-error'
    AND (?3 IS NULL OR instr(a.clinicians, ?3) > 0)
@@ -59,6 +59,7 @@ impl Cache {
                     video: r.try_get(6).map_err(db_err)?,
                     comment: r.try_get(7).map_err(db_err)?,
                     link: link_of(r.try_get(8).map_err(db_err)?).map(|l| l.source),
+                    waiting_since: r.try_get(9).map_err(db_err)?,
                 })
             })
             .collect()

@@ -83,7 +83,7 @@ pub struct PageStats {
     pub deleted: u32,
 }
 
-/// Rows per INSERT statement (13 variables each; SQLite allows 32,766).
+/// Rows per INSERT statement (14 variables each; SQLite allows 32,766).
 const ROWS_PER_STATEMENT: usize = 200;
 
 /// A newer (or undated) copy replaces the cached one; an older one only marks itself seen.
@@ -95,13 +95,13 @@ const NEWER: &str = "(excluded.last_updated IS NULL OR appointments.last_updated
 fn upsert_sql(rows: usize) -> String {
     let mut s = String::from(
         "INSERT INTO appointments (id, start, ends, last_updated, status, visit_type, video, \
-         comment, patient_id, patient_display, clinicians, link, seen_run) VALUES ",
+         comment, patient_id, patient_display, clinicians, link, seen_run, arrived_at) VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             s.push(',');
         }
-        s.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        s.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     }
     s.push_str(" ON CONFLICT(id) DO UPDATE SET ");
     let cols = [
@@ -122,11 +122,27 @@ fn upsert_sql(rows: usize) -> String {
             "{c} = CASE WHEN {NEWER} THEN excluded.{c} ELSE appointments.{c} END, "
         ));
     }
+    // Waiting since: the first arrival seen is kept while the patient stays arrived (an
+    // unrelated edit bumps `meta.lastUpdated` but not the wait); any other status clears it.
+    s.push_str(&format!(
+        "arrived_at = CASE WHEN {NEWER} THEN (CASE WHEN excluded.arrived_at IS NULL THEN NULL \
+         ELSE COALESCE(appointments.arrived_at, excluded.arrived_at) END) \
+         ELSE appointments.arrived_at END, "
+    ));
     s.push_str(
         "seen_run = CASE WHEN excluded.seen_run < 0 THEN appointments.seen_run \
          ELSE excluded.seen_run END",
     );
     s
+}
+
+/// When this copy says the patient arrived: its `meta.lastUpdated` (the server's time of the
+/// status change, as far as this copy tells), never later than this computer's `now` (a
+/// server clock ahead of ours must not make a negative wait); `now` when the copy is undated.
+fn arrival(a: &Appointment, now: i64) -> Option<i64> {
+    a.status
+        .is_waiting()
+        .then(|| a.last_updated.map_or(now, |t| t.min(now)))
 }
 
 /// How many of these (id, lastUpdated) pairs are older than the cached copy.
@@ -166,6 +182,7 @@ impl Cache {
             stats.stale = stale as u32;
             stats.written = w.appointments.len() as u32 - stats.stale;
         }
+        let now = w.finish.map_or_else(super::unix_now, |f| f.now);
         for chunk in w.appointments.chunks(ROWS_PER_STATEMENT) {
             let sql = upsert_sql(chunk.len());
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -183,11 +200,11 @@ impl Cache {
                     .bind(a.patient_display.as_deref())
                     .bind(format!("|{}|", a.clinicians.join("|")))
                     .bind(a.link.as_ref().and_then(|l| serde_json::to_string(l).ok()))
-                    .bind(seen);
+                    .bind(seen)
+                    .bind(arrival(a, now));
             }
             q.execute(&mut *tx).await.map_err(db_err)?;
         }
-        let now = w.finish.map_or_else(super::unix_now, |f| f.now);
         for (id, name) in w.patients {
             sqlx::query(
                 "INSERT INTO patients (id, name, fetched_at) VALUES (?1, ?2, ?3)
