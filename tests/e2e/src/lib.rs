@@ -276,6 +276,9 @@ pub struct Options {
     /// The visit opens where the app decides (the Chromium app window on Linux) instead of
     /// the embedded view that most visit tests drive (`ROUNDS_VISIT_WINDOW=embedded`).
     pub auto_visit_window: bool,
+    /// More variables for the app, e.g. `ROUNDS_MANAGED_PREFS_DIR` / `ROUNDS_REGISTRY_JSON`
+    /// (debug builds' stand-ins for macOS managed preferences and Group Policy).
+    pub env: Vec<(&'static str, PathBuf)>,
 }
 
 pub struct Harness {
@@ -379,6 +382,7 @@ impl Harness {
                     "embedded"
                 },
             )
+            .envs(opts.env.iter().map(|(k, v)| (*k, v.as_os_str())))
             .env_remove("WAYLAND_DISPLAY")
             .stdout(driver_log.try_clone()?)
             .stderr(driver_log);

@@ -128,3 +128,72 @@ async fn a_policy_with_a_typo_is_ignored_whole_and_the_app_says_so() -> Result<(
     h.screenshot("policy-rejected").await?;
     h.stop().await
 }
+
+/// The two other sources, in the real window: a macOS configuration profile (a managed
+/// preferences plist, as MDM writes it) locks the theme, Group Policy (the registry values the
+/// ADMX writes, standing in for HKLM) locks the idle lock; the panel names each source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_profile_and_group_policy_lock_settings_in_the_panel() -> Result<()> {
+    let d = tempfile::tempdir()?;
+    let prefs = d.path().join("Managed Preferences");
+    std::fs::create_dir_all(&prefs)?;
+    std::fs::write(
+        prefs.join("app.rounds.desktop.plist"),
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict><key>mandatory</key><dict><key>appearance</key><dict>
+<key>theme</key><string>high_contrast</string></dict></dict></dict></plist>"#,
+    )?;
+    let registry = d.path().join("registry.json");
+    std::fs::write(
+        &registry,
+        json!({"HKLM": [{"key": r"Software\Policies\Rounds\Mandatory",
+                         "name": "session.idle_lock_minutes", "value": {"Dword": 7}}]})
+        .to_string(),
+    )?;
+    let h = Harness::start_with(Options {
+        env: vec![
+            ("ROUNDS_MANAGED_PREFS_DIR", prefs),
+            ("ROUNDS_REGISTRY_JSON", registry),
+        ],
+        ..Options::default()
+    })
+    .await?;
+    let c = &h.client;
+    h.wait_for("#username").await?;
+    // The profile's theme applies from the first screen.
+    h.wait_attr("html", "data-theme", "high_contrast").await?;
+    h.wait_for("[data-testid=open-managed]")
+        .await?
+        .click()
+        .await?;
+    h.wait_for("[data-testid=policy-settings]").await?;
+    for (key, source) in [
+        ("appearance.theme", "Configuration profile"),
+        ("session.idle_lock_minutes", "Group Policy"),
+        ("clinic.servers", "Policy file"),
+    ] {
+        let row = c
+            .find(Locator::Css(&format!("tr[data-key='{key}']")))
+            .await
+            .map_err(|e| format!("{key} not listed in the managed panel: {e}"))?;
+        assert_eq!(
+            row.attr("data-locked").await?.as_deref(),
+            Some("true"),
+            "{key}"
+        );
+        let text = row.text().await?;
+        assert!(text.contains(source), "{key}: {text}");
+    }
+    let sources = c
+        .find(Locator::Css("[data-testid=policy-sources]"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        sources.contains(r"HKLM\Software\Policies\Rounds"),
+        "{sources}"
+    );
+    h.screenshot("managed-panel-profile-gpo").await?;
+    h.stop().await
+}
