@@ -6,7 +6,6 @@
 //! The server only relays: SDP, ICE candidates and ECDH *public* keys (E2EE keys are derived in
 //! the pages and never reach it).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,56 +15,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 
 use crate::state::AppState;
 use crate::util::{self, json_response};
 
+/// Kept at this path for callers; the type lives with the rooms that hold it.
+pub use crate::jitsi::rooms::MediaState;
+
 /// Signal kinds the relay accepts (`denied` is sent by the server only).
 const KINDS: &[&str] = &["hello", "offer", "answer", "ice", "e2ee-key", "bye"];
-/// Oldest signals are dropped beyond this many per room.
-const MAX_SIGNALS: usize = 10_000;
-
-/// A room's signalling queue and the latest media stats of each page.
-#[derive(Debug, Default)]
-pub struct MediaState {
-    /// `{seq, from, to, kind, data}`; `seq` is the index + 1 (+ `dropped`).
-    pub signals: Vec<Value>,
-    dropped: u64,
-    /// Participant id → latest stats (with `received_at_ms`).
-    pub stats: HashMap<String, Value>,
-    pub notify: Arc<Notify>,
-}
-
-impl MediaState {
-    /// Queues a signal and wakes long-polls. Returns its sequence number.
-    pub fn signal(&mut self, from: &str, to: &str, kind: &str, data: Value) -> u64 {
-        if self.signals.len() >= MAX_SIGNALS {
-            self.signals.remove(0);
-            self.dropped += 1;
-        }
-        let seq = self.next();
-        self.signals
-            .push(json!({"seq": seq, "from": from, "to": to, "kind": kind, "data": data}));
-        self.notify.notify_waiters();
-        seq
-    }
-
-    /// Sequence number of the next signal (= the last one's + 1).
-    pub fn next(&self) -> u64 {
-        self.dropped + self.signals.len() as u64 + 1
-    }
-
-    /// Signals after `since` addressed to `peer` (or to everyone, except its own).
-    fn for_peer(&self, peer: &str, since: u64) -> Vec<Value> {
-        self.signals
-            .iter()
-            .filter(|s| s["seq"].as_u64().unwrap_or(0) > since)
-            .filter(|s| s["to"] == peer || (s["to"] == "*" && s["from"] != peer))
-            .cloned()
-            .collect()
-    }
-}
 
 fn bad(msg: &str) -> Response {
     json_response(

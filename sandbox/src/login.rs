@@ -14,25 +14,11 @@ use axum::response::{IntoResponse, Response};
 use time::Duration;
 
 use crate::oauth::AuthCode;
+/// Kept at this path for callers; the type lives in the OAuth store that holds it.
+pub use crate::oauth::store::AuthRequest;
 use crate::state::AppState;
 use crate::users::{LoginError, Mfa};
 use crate::util::{self, html_escape};
-
-/// A browser sign-in in progress.
-#[derive(Debug, Clone)]
-pub struct AuthRequest {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: Option<String>,
-    pub code_challenge: Option<String>,
-    pub nonce: Option<String>,
-    /// Set once the password was right.
-    pub username: Option<String>,
-    /// Set once the TOTP (if any) was right.
-    pub authenticated: bool,
-    pub expires_at: time::OffsetDateTime,
-}
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(

@@ -1,5 +1,10 @@
 //! Shared server state. Everything lives in memory behind short-held std mutexes (no lock is
 //! held across an `.await`), so pages are served from memory and a restart is a clean slate.
+//!
+//! Layering: this module imports only data leaves (`oauth::store`, `faults::rules`,
+//! `jitsi::rooms`, `store`, `users`, `tls`), and none of them imports `AppState`; handlers
+//! import `AppState`, never the other way, so there is no import circle. The test below keeps
+//! it so.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, RwLock};
@@ -7,9 +12,9 @@ use std::sync::{Mutex, RwLock};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::faults::Faults;
-use crate::jitsi::Rooms;
-use crate::oauth::OAuthStore;
+use crate::faults::rules::Faults;
+use crate::jitsi::rooms::Rooms;
+use crate::oauth::store::OAuthStore;
 use crate::store::Store;
 use crate::tls::TestCa;
 use crate::users::Users;
@@ -191,6 +196,39 @@ impl AppState {
             std::mem::take(&mut *self.children.lock().expect("children lock"));
         for mut c in children {
             let _ = c.kill().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The leaves `AppState` holds may use only these modules (none of which import `state`).
+    const LEAF_DEPS: &[&str] = &["util", "totp"];
+
+    #[test]
+    fn the_data_leaves_do_not_import_the_state_or_handlers() {
+        let leaves = [
+            ("oauth/store.rs", include_str!("oauth/store.rs")),
+            ("faults/rules.rs", include_str!("faults/rules.rs")),
+            ("jitsi/rooms.rs", include_str!("jitsi/rooms.rs")),
+            ("store.rs", include_str!("store.rs")),
+            ("users.rs", include_str!("users.rs")),
+            ("tls.rs", include_str!("tls.rs")),
+        ];
+        for (name, src) in leaves {
+            let code = src.lines().filter(|l| !l.trim_start().starts_with("//"));
+            for line in code {
+                for (i, _) in line.match_indices("crate::") {
+                    let dep: String = line[i + 7..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    assert!(
+                        LEAF_DEPS.contains(&dep.as_str()),
+                        "{name} uses crate::{dep}: a leaf AppState holds must not import handlers or the state"
+                    );
+                }
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The OAuth token store: registered clients, live access/refresh tokens, MFA challenges,
-//! authorization codes. Plain data, no handlers, so [`crate::state`] can hold it.
+//! authorization codes, browser sign-ins in progress. Plain data with no `AppState`, so
+//! [`crate::state::AppState`] can hold it without the two modules importing each other.
 
 use std::collections::{HashMap, HashSet};
 
@@ -72,7 +73,7 @@ pub struct OAuthStore {
     pub mfa: HashMap<String, MfaPending>,
     pub codes: HashMap<String, AuthCode>,
     /// Browser sign-ins in progress (§1.5).
-    pub auth_requests: HashMap<String, crate::login::AuthRequest>,
+    pub auth_requests: HashMap<String, AuthRequest>,
 }
 
 impl OAuthStore {
@@ -81,4 +82,20 @@ impl OAuthStore {
         self.access.retain(|_, g| g.username != username);
         self.refresh.retain(|_, r| r.grant.username != username);
     }
+}
+
+/// A browser sign-in in progress.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    /// Set once the password was right.
+    pub username: Option<String>,
+    /// Set once the TOTP (if any) was right.
+    pub authenticated: bool,
+    pub expires_at: OffsetDateTime,
 }
