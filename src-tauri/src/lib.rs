@@ -4,6 +4,7 @@
 mod browser;
 mod commands;
 mod error;
+mod events;
 mod lock;
 mod media_grant;
 mod notify;
@@ -61,7 +62,9 @@ pub fn run() {
         .manage(rounds_core::update::Updates::new())
         .manage(started)
         .invoke_handler(builder.invoke_handler())
-        .setup(|app| {
+        .setup(move |app| {
+            builder.mount_events(app);
+            events::start_forwarder(app.handle());
             // Expired keychain items go at start and every 10 minutes after, off the UI's path
             // (the keychain may need a moment to answer), so they never linger for the next
             // clinician.

@@ -6,8 +6,10 @@ use rounds_core::app::LockEvent;
 use rounds_core::policy::LockVideo;
 use tauri::{AppHandle, Manager};
 
-/// How often the shell asks the core whether the idle time has run out. The UI also asks on
-/// its own reports; this one keeps locking while the window is minimised or throttled.
+/// The one clock-driven call (see ARCHITECTURE.md, "Push, not poll"): every 5 s the shell
+/// lets time pass in the core (`Core::tick`: the idle lock and its warning, renewing the
+/// session, the renewal question, readiness ahead of visits). It runs here, not in the page,
+/// so it keeps going while the window is minimised or throttled, and costs no IPC.
 const TICK: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub fn apply(app: &AppHandle, ev: LockEvent) {
@@ -34,7 +36,7 @@ pub fn start_ticker(app: &AppHandle) {
         loop {
             std::thread::sleep(TICK);
             let core = handle.state::<Core>();
-            if let Some(ev) = tauri::async_runtime::block_on(core.idle_tick()) {
+            if let Some(ev) = tauri::async_runtime::block_on(core.tick()) {
                 apply(&handle, ev);
             }
         }

@@ -85,6 +85,7 @@ pub fn start(app: &AppHandle) {
                 let ctx = context(&core).await;
                 app.state::<Updates>().check(&ctx).await;
             });
+            crate::events::emit(&app, rounds_core::changes::Change::Update);
             std::thread::sleep(EVERY);
         }
     });

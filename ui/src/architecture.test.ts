@@ -34,6 +34,32 @@ describe("UI architecture", () => {
     expect(offenders).toEqual([]);
   });
 
+  it("never polls the core: timers only drive the page's own clocks, never a backend call", () => {
+    // Issue 19: the core says what changed (follow.ts); a timer may only move a countdown or a
+    // "waiting n min" on screen. The one clock-driven call lives in the shell (ARCHITECTURE.md).
+    const timers = all
+      .filter((f) => !f.rel.endsWith(".test.ts") && f.rel !== "lib/bindings.ts")
+      .flatMap((f) =>
+        [...f.text.matchAll(/\b(setInterval|setTimeout)\s*\(/g)].map((m) => {
+          const start = m.index ?? 0;
+          let depth = 0;
+          let end = start;
+          for (let i = f.text.indexOf("(", start); i < f.text.length; i++) {
+            if (f.text[i] === "(") depth++;
+            else if (f.text[i] === ")" && --depth === 0) {
+              end = i;
+              break;
+            }
+          }
+          return { file: f.rel, body: f.text.slice(start, end + 1) };
+        }),
+      );
+    const calling = timers.filter((t) => /\bbackend\b|\bcommands\.|invoke/.test(t.body));
+    expect(calling).toEqual([]);
+    // Each remaining timer is a local clock in a file named here, so a new one is looked at.
+    expect([...new Set(timers.map((t) => t.file))].sort()).toEqual(["lib/IdleWarning.svelte", "lib/Waiting.svelte"]);
+  });
+
   it("never touches webview storage", () => {
     const offenders = all
       .filter((f) => !f.rel.endsWith(".test.ts"))

@@ -168,6 +168,7 @@ impl Core {
     pub(super) fn arm_lock(&self, user: &str) {
         self.idle().arm(user, Instant::now());
         self.persist_lock(false);
+        self.publish(crate::changes::Change::Lock);
     }
 
     /// Remembers the lock across restarts (not secret: a profile id).
@@ -230,7 +231,7 @@ impl Core {
         self.idle().input(Instant::now());
     }
 
-    /// Called every few seconds (and on each UI report): locks when the policy's minutes have
+    /// Called by the clock ([`Core::tick`]) and on each UI report: locks when the policy's minutes have
     /// passed without input. Returns what the shell must do to its windows, once.
     pub async fn idle_tick(&self) -> Option<LockEvent> {
         let in_call = self.in_conversation().await;
@@ -272,6 +273,7 @@ impl Core {
         } else {
             self.persist_lock(true);
         }
+        self.publish(crate::changes::Change::Lock);
         LockEvent {
             video: if shared { LockVideo::End } else { video },
             signed_out: shared,

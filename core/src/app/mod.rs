@@ -2,6 +2,7 @@
 //!
 //! Every method returns plain serializable state for the UI; nothing here ever returns a secret.
 
+mod changes;
 mod enroll;
 mod labels;
 mod lock;
@@ -97,6 +98,10 @@ pub struct Core {
     clock: std::sync::RwLock<Option<passwords::TestClock>>,
     /// The video server of the last visit opened (its `external_api.js`), for the posture.
     video_origin: std::sync::Mutex<Option<Url>>,
+    /// What changed, for front ends that follow the core instead of polling it (app/changes.rs).
+    changes: changes::Publisher,
+    /// What the shell's clock remembers between ticks (app/changes.rs).
+    ticks: std::sync::Mutex<changes::Clock>,
 }
 
 impl Core {
@@ -140,6 +145,8 @@ impl Core {
             readiness: Default::default(),
             clock: Default::default(),
             video_origin: Default::default(),
+            changes: Default::default(),
+            ticks: Default::default(),
         })
     }
 

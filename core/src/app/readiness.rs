@@ -233,6 +233,7 @@ impl Core {
             connect: self.net.limits().connect,
             roots: roots(&self.readiness),
             memory: self.readiness.clone(),
+            changes: self.changes.clone(),
         }
     }
 
@@ -245,6 +246,7 @@ impl Core {
         embedded_media: bool,
     ) -> Result<Vec<ReadinessView>, CoreError> {
         self.ensure_unlocked()?;
+        self.note_embedded_media(embedded_media);
         let (syncer, practitioner, _) = self.schedule().await?;
         let now = unix_now();
         let due: Vec<Visit> = syncer
@@ -323,6 +325,7 @@ struct Job {
     connect: std::time::Duration,
     roots: devices::Roots,
     memory: Shared,
+    changes: crate::changes::Publisher,
 }
 
 impl Job {
@@ -361,9 +364,12 @@ impl Job {
             total_ms = t0.elapsed().as_millis(),
             "visit readiness checked"
         );
-        let mut m = lock(&self.memory);
-        m.running.remove(&self.appointment_id);
-        m.results.insert(self.appointment_id.clone(), view.clone());
+        {
+            let mut m = lock(&self.memory);
+            m.running.remove(&self.appointment_id);
+            m.results.insert(self.appointment_id.clone(), view.clone());
+        }
+        self.changes.publish(crate::changes::Change::Readiness);
         view
     }
 }

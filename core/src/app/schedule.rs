@@ -123,6 +123,21 @@ impl Core {
                 tracing::warn!(error = %e, "schedule sync stopped; the clinician must act");
             }
         });
+        // Each step of a sync (started, a page, done, failed) is a change the day view shows.
+        let mut progress = syncer.progress();
+        let changes = self.changes.clone();
+        let mut stopped = stop.subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    moved = progress.changed() => match moved {
+                        Ok(()) => changes.publish(crate::changes::Change::Schedule),
+                        Err(_) => break,
+                    },
+                    _ = stopped.changed() => break,
+                }
+            }
+        });
         tracing::info!(profile = %acct.profile, "schedule opened; background sync started");
         *slot = Some(Running {
             profile: acct.profile,

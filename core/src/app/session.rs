@@ -154,7 +154,9 @@ impl Core {
         self.remember_user(profile, Some(&s.user));
         self.record_mfa(profile, Some(unix_now()));
         self.arm_lock(&s.user);
-        signed_in(s)
+        let state = signed_in(s);
+        self.note_session(&state, true);
+        state
     }
 
     fn remember_user(&self, profile: &str, user: Option<&str>) {
@@ -171,7 +173,7 @@ impl Core {
         }
     }
 
-    /// Renews the session now (the UI's timer, or after a 401).
+    /// Renews the session now (the core's clock before it ends, see app/changes.rs).
     pub async fn renew_session(&self) -> Result<SessionState, CoreError> {
         let vault = Vault::open()?;
         let auth = self.authenticator(&vault);
@@ -179,7 +181,9 @@ impl Core {
         let s = auth.refresh(&acct).await.map_err(flat)?;
         // A renewal is not an authentication: it never opens the lock.
         self.keep_lock(&s.user);
-        Ok(signed_in(s))
+        let state = signed_in(s);
+        self.note_session(&state, true);
+        Ok(state)
     }
 
     /// What the UI shows, from the keychain's facts (no secret is read).
@@ -195,6 +199,8 @@ impl Core {
         if let SessionState::SignedIn { user, .. } = &state {
             self.keep_lock(user);
         }
+        // Remembers the end for the renewal clock; a plain read publishes nothing new.
+        self.note_session(&state, false);
         Ok(state)
     }
 
@@ -221,6 +227,7 @@ impl Core {
         if forget_user {
             self.remember_user(&profile, None);
         }
+        self.note_session(&SessionState::SignedOut, true);
         Ok(SessionState::SignedOut)
     }
 

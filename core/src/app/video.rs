@@ -160,6 +160,7 @@ impl Core {
             on_knock: notify.filter(|_| content != crate::policy::NotificationContent::None),
             show_name: content == crate::policy::NotificationContent::PatientName,
             devices_file: Some(self.env.paths.data_dir.join("devices.json")),
+            changes: Some(self.changes.clone()),
         };
         let page = VisitPage::start(&ticket, opts, self.audit_log()).await?;
         let host = ticket
@@ -226,6 +227,7 @@ impl Core {
             page,
             window: app_window,
         });
+        self.publish(crate::changes::Change::Visit);
         // Benchmark split (issue note): the clinic's join answer, then Rounds' own work (TLS
         // check of the video origin, page start); the view's part is logged by the page.
         tracing::info!(
@@ -288,6 +290,7 @@ impl Core {
             }
             v.page.stop();
             tracing::info!("visit page stopped");
+            self.publish(crate::changes::Change::Visit);
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct PageOptions {
     /// Where the device check's choices are remembered on this computer (not secret:
     /// device labels only); `None` = not remembered.
     pub devices_file: Option<PathBuf>,
+    /// Told of every event the visit's state took in, so the main window follows the visit
+    /// without asking (`None`: nobody follows, e.g. the CLI).
+    pub changes: Option<crate::changes::Publisher>,
 }
 
 /// A running visit page. Dropping it stops the server.
@@ -110,6 +113,7 @@ struct Shared {
     phase: tokio::sync::watch::Sender<VisitPhase>,
     audit: Option<Arc<AuditLog>>,
     devices_file: Option<PathBuf>,
+    changes: Option<crate::changes::Publisher>,
 }
 
 /// Applies an event, appends its audit lines and publishes the phase; returns the view and
@@ -123,12 +127,18 @@ fn s_apply(s: &Shared, ev: VisitEvent) -> Option<(VisitView, bool)> {
     if let Some(a) = &s.audit {
         let _ = a.append_all(&entries);
     }
-    s.phase.send_if_modified(|p| {
+    let moved = s.phase.send_if_modified(|p| {
         let changed = *p != phase;
         *p = phase;
         changed
     });
-    Some((view, !entries.is_empty()))
+    let accepted = !entries.is_empty();
+    if let Some(c) = &s.changes
+        && (accepted || moved)
+    {
+        c.publish(crate::changes::Change::Visit);
+    }
+    Some((view, accepted))
 }
 
 impl VisitPage {
@@ -180,6 +190,7 @@ impl VisitPage {
             phase,
             audit,
             devices_file: opts.devices_file.clone(),
+            changes: opts.changes.clone(),
         });
         let server = shared.clone();
         let (stop, mut stopped) = tokio::sync::oneshot::channel();

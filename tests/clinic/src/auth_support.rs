@@ -402,6 +402,40 @@ pub fn base32_encode_for_test(data: &[u8]) -> String {
     out
 }
 
+/// A core as the app has it: one clinic profile for drsmith on `server`/`site` and IT's policy
+/// from a file, under a fresh folder (returned, for tests that look at the files).
+pub fn core_with_policy(
+    tag: &str,
+    server: &str,
+    site: &str,
+    policy: serde_json::Value,
+) -> (rounds_core::Core, std::path::PathBuf) {
+    use rounds_core::config::{Profile, UserConfig};
+    let root = crate::temp_dir(tag);
+    let paths = rounds_core::paths::Paths::under(&root);
+    let file = root.join("policy.json");
+    std::fs::write(&file, policy.to_string()).expect("policy");
+    UserConfig {
+        profiles: vec![Profile {
+            id: "clinic".into(),
+            display_name: "Sandbox".into(),
+            server_url: url::Url::parse(server).expect("url"),
+            site: site.into(),
+            username: Some("drsmith".into()),
+        }],
+        active_profile: Some("clinic".into()),
+        ..UserConfig::default()
+    }
+    .save(&paths.config_file())
+    .expect("config");
+    let core = rounds_core::Core::load(rounds_core::app::Environment {
+        paths,
+        policy_override: Some(file),
+    })
+    .expect("core");
+    (core, root)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,8 @@
 //! sign-in. And none of it carries a token, the password, the TOTP secret or a patient name.
 
 use rounds_clinic_tests::auth_support::{self as s, Case, PASSWORD, request, secret_tool_lookup};
-use rounds_clinic_tests::{case, sandbox, sandbox_listener, temp_dir};
-use rounds_core::Core;
-use rounds_core::app::{Environment, PinState, SecurityPosture, TrustRules, TrustSource};
-use rounds_core::config::{Profile, UserConfig};
-use rounds_core::paths::Paths;
+use rounds_clinic_tests::{case, sandbox, sandbox_listener};
+use rounds_core::app::{PinState, SecurityPosture, TrustRules, TrustSource};
 use rounds_core::policy::SourceStatus;
 use rounds_core::vault::Backend;
 use rustls::pki_types::CertificateDer;
@@ -25,32 +22,6 @@ fn main() {
 }
 
 /// A core whose clinic is `server`, with this policy, in a fresh directory.
-fn core_for(server: &str, site: &str, policy: serde_json::Value) -> (Core, std::path::PathBuf) {
-    let root = temp_dir("posture");
-    let paths = Paths::under(&root);
-    let file = root.join("policy.json");
-    std::fs::write(&file, policy.to_string()).expect("policy");
-    UserConfig {
-        profiles: vec![Profile {
-            id: "clinic".into(),
-            display_name: "Sandbox".into(),
-            server_url: url::Url::parse(server).expect("url"),
-            site: site.into(),
-            username: Some("drsmith".into()),
-        }],
-        active_profile: Some("clinic".into()),
-        ..UserConfig::default()
-    }
-    .save(&paths.config_file())
-    .expect("config");
-    let core = Core::load(Environment {
-        paths,
-        policy_override: Some(file),
-    })
-    .expect("core");
-    (core, root)
-}
-
 /// `sha256/…` of the sandbox CA's key: a pin on a root that signs the leaf counts.
 fn ca_pin(ca_pem: &str) -> String {
     let ca = CertificateDer::pem_file_iter(ca_pem)
@@ -73,7 +44,7 @@ async fn posture_tells_the_sandboxes_real_tls_trust_keychain_and_cache() {
         // IT pins the clinic host (the sandbox serves clinic and Jitsi on one host).
         "spki_pins": {"127.0.0.1": [ca_pin(&sb.ready.ca_pem)]},
     }, "video": {"allowed_domains": [jitsi]}}});
-    let (core, _root) = core_for(&sb.ready.base_url, &sb.ready.site, policy);
+    let (core, _root) = s::core_with_policy("posture", &sb.ready.base_url, &sb.ready.site, policy);
 
     let before = core.security_posture(false).await;
     assert!(!before.session.signed_in && before.session.mfa_at.is_none());
@@ -206,7 +177,7 @@ async fn a_tls12_only_server_and_a_hospital_ca_only_policy_are_told_as_such() {
     let sb = sandbox().await;
     let (url12, _) = sandbox_listener(&sb, "tls1_2").await;
     let policy = json!({"mandatory": {"network": {"ca_bundle": sb.ready.ca_pem, "ca_only": true}}});
-    let (core, _root) = core_for(url12.as_str(), &sb.ready.site, policy);
+    let (core, _root) = s::core_with_policy("posture", url12.as_str(), &sb.ready.site, policy);
     let p = core.security_posture(false).await;
     let c = p.clinic.as_ref().expect("the clinic");
     assert_eq!(c.tls_version.as_deref(), Some("TLS 1.2"), "{c:?}");
@@ -220,7 +191,7 @@ async fn a_tls12_only_server_and_a_hospital_ca_only_policy_are_told_as_such() {
     // A server outside the hospital CA under a CA-only policy: refused, said so.
     let (bad, _) = sandbox_listener(&sb, "unknown_ca").await;
     let policy = json!({"mandatory": {"network": {"ca_bundle": sb.ready.ca_pem, "ca_only": true}}});
-    let (core, _root) = core_for(bad.as_str(), &sb.ready.site, policy);
+    let (core, _root) = s::core_with_policy("posture", bad.as_str(), &sb.ready.site, policy);
     let c = core.security_posture(false).await.clinic.expect("clinic");
     assert!(!c.accepted && c.trusted_by.is_none(), "{c:?}");
     assert!(c.verdict.starts_with("REFUSED"), "{}", c.verdict);

@@ -5,11 +5,7 @@
 //! name both times; once a full sign-in lasts past the visit's end, it stops asking.
 
 use rounds_clinic_tests::auth_support::{self as s, Case, PASSWORD, request};
-use rounds_clinic_tests::{case, control, sandbox, temp_dir};
-use rounds_core::Core;
-use rounds_core::app::Environment;
-use rounds_core::config::{Profile, UserConfig};
-use rounds_core::paths::Paths;
+use rounds_clinic_tests::{case, control, sandbox};
 use serde_json::json;
 
 fn main() {
@@ -19,38 +15,13 @@ fn main() {
     s::run(cases)
 }
 
-fn core_for(server: &str, site: &str, policy: serde_json::Value) -> Core {
-    let root = temp_dir("renew");
-    let paths = Paths::under(&root);
-    let file = root.join("policy.json");
-    std::fs::write(&file, policy.to_string()).expect("policy");
-    UserConfig {
-        profiles: vec![Profile {
-            id: "clinic".into(),
-            display_name: "Sandbox".into(),
-            server_url: url::Url::parse(server).expect("url"),
-            site: site.into(),
-            username: Some("drsmith".into()),
-        }],
-        active_profile: Some("clinic".into()),
-        ..UserConfig::default()
-    }
-    .save(&paths.config_file())
-    .expect("config");
-    Core::load(Environment {
-        paths,
-        policy_override: Some(file),
-    })
-    .expect("core")
-}
-
 async fn a_session_ending_mid_visit_is_renewed_before_it_and_then_no_longer_asked_for() {
     let sb = sandbox().await;
     let policy = json!({"mandatory": {
         "network": {"ca_bundle": sb.ready.ca_pem},
         "session": {"shared_pc": true},
     }});
-    let core = core_for(&sb.ready.base_url, &sb.ready.site, policy);
+    let (core, _root) = s::core_with_policy("renew", &sb.ready.base_url, &sb.ready.site, policy);
     control(
         &sb,
         "POST",

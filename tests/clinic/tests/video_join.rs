@@ -513,6 +513,8 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
     let notices: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let dir = temp_dir("visit-page-audit");
     let audit = Arc::new(audit_log(&dir));
+    let changes = rounds_core::changes::Publisher::default();
+    let mut told = changes.subscribe();
     let page = video::VisitPage::start(
         &ticket,
         video::PageOptions {
@@ -526,6 +528,7 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
             }))),
             show_name: false,
             devices_file: Some(dir.join("devices.json")),
+            changes: Some(changes.clone()),
         },
         Some(audit.clone()),
     )
@@ -585,11 +588,20 @@ async fn the_visit_page_hands_the_token_once_and_follows_the_visit() {
             r.json::<Value>().await.expect("view")
         }
     };
+    assert!(
+        told.try_recv().is_err(),
+        "nothing happened yet, nothing told"
+    );
     event(
         "videoConferenceJoined",
         json!({"roomName": ticket.room(), "id": "me", "displayName": "Dr. Alex Smith"}),
     )
     .await;
+    // The main window follows the visit from this, without asking the page.
+    assert_eq!(
+        told.try_recv().ok(),
+        Some(rounds_core::changes::Change::Visit)
+    );
     event(
         "participantRoleChanged",
         json!({"id": "me", "role": "moderator"}),

@@ -141,7 +141,7 @@ async fn a_patient_checking_in_for_a_later_visit_shows_on_its_row_and_opens_it()
     };
     let shown_after = arrived_at.elapsed();
     println!(
-        "waiting shown {:.1} s after the sandbox marked the patient arrived (sync every 15 s, day view polled every 15 s)",
+        "waiting shown {:.1} s after the sandbox marked the patient arrived (sync every 15 s; the day view re-read when the sync tells it)",
         shown_after.as_secs_f64()
     );
     assert_eq!(

@@ -111,3 +111,25 @@ describe("day view", () => {
     console.info(`300 visits rendered in ${ms.toFixed(0)} ms (jsdom)`);
   });
 });
+
+describe("following the core", () => {
+  it("re-reads the day when the core says the schedule changed, once per burst, and never on its own", async () => {
+    const backend = mockBackend({ visits: [visit("a", 9)] });
+    render(Schedule, { backend, onStartVisit: () => {}, visitBadge: null });
+    expect(await screen.findByText("Patient a")).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = backend.dayCalls.length;
+    expect(before).toBe(1);
+    backend.visits = [visit("a", 9), visit("b", 11)];
+    for (let i = 0; i < 10; i++) backend.emit("schedule");
+    expect(await screen.findByText("Patient b")).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 50));
+    // A run of ten changes: one read at once, one more after it (none lost, none piled up).
+    expect(backend.dayCalls.length - before).toBe(2);
+    // Changes the day view does not show are not followed.
+    backend.emit("session");
+    backend.emit("visit");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(backend.dayCalls.length - before).toBe(2);
+  });
+});

@@ -9,8 +9,8 @@ afterEach(() => {
 });
 
 describe("signed-in session", () => {
-  it("renews two minutes before the session ends, not before", async () => {
-    vi.useFakeTimers();
+  it("follows the core's renewal: the header shows the new end, and the page never renews on its own", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
     const now = Date.now();
     const backend = mockBackend();
     const sessions: unknown[] = [];
@@ -20,25 +20,37 @@ describe("signed-in session", () => {
       onSession: (s: unknown) => sessions.push(s),
     });
     expect(screen.getByText("drsmith")).toBeTruthy();
-    await vi.advanceTimersByTimeAsync(470_000);
+    await vi.advanceTimersByTimeAsync(700_000);
     expect(backend.renewCalls).toBe(0);
-    await vi.advanceTimersByTimeAsync(20_000);
-    expect(backend.renewCalls).toBe(1);
-    expect(sessions).toEqual([{ state: "signedIn", user: "drsmith", until: 1_900_003_600 }]);
+    expect(sessions).toEqual([]);
+    const renewed = { state: "signedIn", user: "drsmith", until: 1_900_003_600 } as const;
+    backend.sessionState = async () => ({ ok: true, value: renewed });
+    backend.emit("session");
+    await vi.waitFor(() => expect(sessions).toEqual([renewed]));
   });
 
-  it("goes back to sign-in when the clinic refuses the renewal", async () => {
-    vi.useFakeTimers();
-    const backend = mockBackend({
-      renew: { ok: false, error: { code: "sessionExpired", message: "Please sign in again.", field: null } },
-    });
+  it("goes back to sign-in when the core says the session ended", async () => {
+    const backend = mockBackend();
     const sessions: unknown[] = [];
     render(SignedIn, {
       backend,
       session: { state: "signedIn", user: "drsmith", until: Math.floor(Date.now() / 1000) + 60 },
       onSession: (s: unknown) => sessions.push(s),
     });
-    await vi.advanceTimersByTimeAsync(1_000);
-    expect(sessions).toEqual([{ state: "signedOut" }]);
+    backend.sessionState = async () => ({ ok: true, value: { state: "signedOut" } });
+    backend.emit("session");
+    await vi.waitFor(() => expect(sessions).toEqual([{ state: "signedOut" }]));
+  });
+
+  it("lets go of every subscription when it leaves the screen", async () => {
+    const backend = mockBackend();
+    const { unmount } = render(SignedIn, {
+      backend,
+      session: { state: "signedIn", user: "drsmith", until: Math.floor(Date.now() / 1000) + 600 },
+      onSession: () => {},
+    });
+    expect(backend.listeners()).toBeGreaterThan(0);
+    unmount();
+    expect(backend.listeners()).toBe(0);
   });
 });

@@ -3,6 +3,8 @@
 // reach Tauri APIs directly. A check in `architecture.test.ts` keeps it that way.
 import {
   commands,
+  events,
+  type Change,
   type AppInfo_Serialize,
   type DayView_Serialize,
   type EnrollmentView,
@@ -61,6 +63,7 @@ export type { SyncErrorKind };
 // Sent by the UI: the shape the Rust side accepts.
 export type NewProfile = NewProfile_Deserialize;
 export type {
+  Change,
   EnrollmentView,
   ErrorCode,
   Field,
@@ -83,6 +86,10 @@ export type {
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: UiError };
 
 export interface Backend {
+  /** Calls `handler` with what changed in the core (never the state itself: re-read it with
+   * the commands below); returns the unsubscribe. The UI's one way to learn of a change:
+   * nothing in the UI polls the core (see follow.ts). */
+  onChange(handler: (what: Change) => void): () => void;
   appInfo(): Promise<AppInfo>;
   checkServer(): Promise<Outcome<ServerCheck>>;
   signIn(request: SignInRequest): Promise<Outcome<SessionState>>;
@@ -178,6 +185,20 @@ async function call<T>(
 }
 
 export const tauriBackend: Backend = {
+  onChange: (handler) => {
+    let stop: (() => void) | null = null;
+    let gone = false;
+    events.coreChanged
+      .listen((e) => handler(e.payload.what))
+      .then((unlisten) => (gone ? unlisten() : (stop = unlisten)))
+      .catch(() => {
+        // No event bridge (never in the app): the screens still answer their own actions.
+      });
+    return () => {
+      gone = true;
+      stop?.();
+    };
+  },
   appInfo: () => commands.appInfo(),
   checkServer: () => call(() => commands.checkServer()),
   signIn: (request) => call(() => commands.signIn(request)),

@@ -21,12 +21,19 @@ import type {
   PasswordView,
   PasswordChangeRequest,
   UpdateView,
+  Change,
 } from "./backend";
 
 export interface MockBackend extends Backend {
+  /** Tells the subscribers what changed, as the core's event would. */
+  emit(what: Change): void;
+  /** How many subscriptions are live (a screen that forgets to unsubscribe leaks one). */
+  listeners(): number;
   signInCalls: SignInRequest[];
   renewCalls: number;
   dayCalls: [number, number][];
+  /** The cache's visits as the core would hold them (tests may change them). */
+  visits: Visit[];
   visitCalls: string[];
   visit: VisitView | null;
   browserCalls: number;
@@ -172,7 +179,16 @@ export function mockBackend(over: {
   let profiles: ProfilesView = over.profiles ?? { profiles: [], locked: true };
   const settingCalls: [string, unknown][] = [];
   let settings = structuredClone(sampleSettings);
+  const handlers = new Set<(what: Change) => void>();
   return {
+    onChange(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+    emit(what) {
+      for (const h of [...handlers]) h(what);
+    },
+    listeners: () => handlers.size,
     signInCalls,
     settingCalls,
     lock: { state: "open", user: "drsmith", idleMinutes: 15, reason: null },
@@ -305,6 +321,7 @@ export function mockBackend(over: {
     },
     appInfo: async () => info,
     dayCalls: [],
+    visits: over.visits ?? [],
     visitCalls: [],
     visit: null,
     async startVisit(id) {
@@ -332,7 +349,7 @@ export function mockBackend(over: {
     },
     async scheduleDay(from, to) {
       this.dayCalls.push([from, to]);
-      const visits = (over.visits ?? []).filter((v) => v.start >= from && v.start < to);
+      const visits = this.visits.filter((v) => v.start >= from && v.start < to);
       const sync = over.sync ?? {
         phase: "done",
         pages: 1,
