@@ -7,6 +7,7 @@ use super::{
     Credential, Form, Limits, NetConfig, NetError, SecretJson, Url, check_url_allowed, origin,
 };
 use std::time::Duration;
+
 /// The shared client; cheap to clone (one connection pool).
 #[derive(Clone)]
 pub struct NetClient {

@@ -7,6 +7,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+
 /// rustls configuration for a policy: TLS 1.3 + 1.2 only, aws-lc-rs' (all AEAD) suites, our
 /// verifier. `observer` records the verification (doctor only).
 pub(crate) fn tls_config(

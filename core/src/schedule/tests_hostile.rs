@@ -3,6 +3,7 @@
 
 use super::fhir::*;
 use super::tests::PHI;
+
 /// A valid Appointment plus `fields`; one Patient participant unless `fields` brings its own
 /// (R4: `participant` 1..*).
 fn appt(fields: &str) -> String {

@@ -8,6 +8,7 @@ use crate::auth::transport::Transport;
 use crate::secret::Secret;
 use crate::vault::ItemKind;
 use url::Url;
+
 /// What discovery tells us.
 #[derive(Debug, Clone)]
 pub struct Discovery {

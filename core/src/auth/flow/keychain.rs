@@ -11,6 +11,7 @@ use crate::auth::transport::{Param, Reply, Transport};
 use crate::secret::Secret;
 use crate::vault::ItemKind;
 use std::time::{Duration, Instant};
+
 impl<T: Transport> Authenticator<'_, T> {
     /// Writes the tokens of a 200 token response: refresh token first, then the session.
     pub(in crate::auth) fn store_tokens(

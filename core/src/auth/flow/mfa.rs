@@ -10,6 +10,7 @@ use crate::auth::transport::{Param, Transport};
 use crate::auth::{AuthError, SignInRequest};
 use crate::secret::Secret;
 use std::time::Instant;
+
 impl<T: Transport> Authenticator<'_, T> {
     /// Step one, and step two when the user is enrolled and `req.totp` holds a code.
     pub async fn sign_in(

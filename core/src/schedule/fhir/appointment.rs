@@ -6,6 +6,7 @@ use super::text::{
     split_reference, valid_id, valid_type,
 };
 use super::*;
+
 fn instant(v: &Text<'_>, field: &'static str) -> Result<Option<i64>, SkipReason> {
     match v.as_deref() {
         None => Ok(None),

@@ -3,6 +3,7 @@
 
 use super::appointment::{head_id, type_name};
 use super::*;
+
 /// A search page: a `searchset` (FHIR) or `collection` (OpenEMR's bundle helper) Bundle.
 pub fn parse_bundle(json: &[u8]) -> Result<Report, ParseError> {
     let b: RawBundle<'_> = serde_json::from_slice(json).map_err(|e| match e.is_data() {

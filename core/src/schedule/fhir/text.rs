@@ -2,6 +2,7 @@
 //! a URL or the screen; shared by the parser and the other resource readers.
 
 use super::{MAX_DISPLAY_CHARS, RawConcept};
+
 /// serde_json's message without any quoted input: the position and what was expected only
 /// (the offending value could be a patient's name).
 pub(crate) fn describe(e: &serde_json::Error) -> String {
