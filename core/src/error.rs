@@ -28,7 +28,7 @@ pub enum CoreError {
     Update(#[from] crate::update::UpdateError),
     /// A password change that did not happen (issue 10); the session is unchanged.
     #[error(transparent)]
-    Password(#[from] crate::app::PasswordChangeError),
+    Password(#[from] crate::password::PasswordChangeError),
     #[error("no clinic server is set up")]
     NoServer,
     /// Rounds is locked (idle or "Lock now"): nothing with patient data is handed out.

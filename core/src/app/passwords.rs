@@ -18,13 +18,15 @@ use super::session::flat;
 use crate::auth::{AuthError, KeychainTokens, SessionState};
 use crate::error::CoreError;
 use crate::net::{Credential, JsonReply, NetError, SecretJson, Url, origin};
-use crate::password::{Problem, Strength};
+use crate::password::Strength;
 use crate::rotation::{self, Rotation, RotationState, ServerStatus};
 use crate::schedule::TokenSource;
 use crate::secret::Secret;
 use serde::Serialize;
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
+
+pub use crate::password::PasswordChangeError;
 
 /// Never ask for less than this, whatever policy or server say (NIST SP 800-63B).
 const FLOOR: u32 = 8;
@@ -64,48 +66,6 @@ pub struct PasswordChangeRequest {
     /// Empty when the account has no authenticator (clinic page sign-in).
     #[specta(type = String)]
     pub otp: Secret,
-}
-
-/// Why a password change did not happen. Tokens are never touched on any of these.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PasswordChangeError {
-    /// Refused by Rounds before anything was sent (the meter's problems).
-    #[error("the new password is not strong enough ({})", problem_list(.problems))]
-    WeakLocally { problems: Vec<Problem> },
-    #[error("the current password is wrong")]
-    WrongCurrentPassword,
-    #[error("the code from the authenticator app is required")]
-    CodeRequired,
-    #[error("the code is wrong or was already used")]
-    WrongCode,
-    /// The server's own rules: subset of `min_length`, `max_length`, `strength`.
-    #[error("the clinic refused the new password ({})", violations.join(", "))]
-    TooWeak { violations: Vec<String> },
-    #[error("the new password was used before (the clinic refuses the last {history_count})")]
-    Reused { history_count: u32 },
-    #[error("the account is locked after too many failed attempts")]
-    AccountLocked,
-    /// The clinic has no password-change endpoint (plain OpenEMR): change it on its web page.
-    #[error("this clinic server does not offer password changes in Rounds")]
-    NotSupported,
-    /// Still refused after one renewal: sign in again.
-    #[error("the session has expired; sign in again")]
-    SessionExpired,
-    #[error("the clinic server answered HTTP {status}")]
-    Server { status: u16 },
-}
-
-fn problem_list(p: &[Problem]) -> String {
-    p.iter()
-        .map(|p| match p {
-            Problem::TooShort => "too short",
-            Problem::TooLong => "too long",
-            Problem::Common => "a common password",
-            Problem::PersonalWords => "contains your user name or the clinic's name",
-            Problem::Guessable => "easy to guess",
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The server's `error` code when it is a plain word (never arbitrary server text).
@@ -481,21 +441,6 @@ mod tests {
             Some(E::Server { status: 400 })
         );
         assert_eq!(e(500, Value::Null), Some(E::Server { status: 500 }));
-    }
-
-    #[test]
-    fn messages_name_the_problem_without_any_secret() {
-        let e = PasswordChangeError::WeakLocally {
-            problems: vec![Problem::TooShort, Problem::Common],
-        };
-        assert_eq!(
-            e.to_string(),
-            "the new password is not strong enough (too short, a common password)"
-        );
-        let e = PasswordChangeError::TooWeak {
-            violations: vec!["strength".into()],
-        };
-        assert!(e.to_string().contains("strength"));
     }
 
     #[test]

@@ -9,6 +9,9 @@
 use serde::Serialize;
 
 pub mod breached;
+mod change_error;
+
+pub use change_error::PasswordChangeError;
 
 /// Longest password checked (and accepted): NIST asks for at least 64.
 pub const MAX_LEN: usize = 128;

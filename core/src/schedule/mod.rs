@@ -192,3 +192,5 @@ impl Default for SyncProgress {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hostile;

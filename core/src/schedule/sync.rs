@@ -24,70 +24,15 @@ use url::Url;
 
 use super::cache::{Cache, Finish, PageWrite, Run, RunKind};
 use super::fhir::{Appointment, parse_bundle};
-use super::instant::{day_start, format_date, format_instant, unix_now};
-use super::resources::{parse_patients, supports_last_updated};
+use super::instant::unix_now;
+use super::resources::parse_patients;
 use super::source::FhirSource;
 use super::{ScheduleError, SyncPhase, SyncProgress};
 
-/// Sync policy (IT policy will set the window; defaults from clinic-api §3.4).
-#[derive(Debug, Clone)]
-pub struct SyncOptions {
-    pub days_back: u32,
-    pub days_ahead: u32,
-    /// `_count` sent with every first query (the contract says 100).
-    pub page_size: u32,
-    /// Patient ids per `Patient?_id=` request.
-    pub patient_batch: usize,
-    /// How often `Auto` turns into a window run (deletions are only seen by those).
-    pub window_every: Duration,
-    /// The background loop's pace between successful runs.
-    pub incremental_every: Duration,
-    /// Attempts at one unreadable page before its run is given up.
-    pub max_page_failures: u32,
-}
+mod options;
+mod query;
 
-impl Default for SyncOptions {
-    fn default() -> Self {
-        Self {
-            days_back: 30,
-            days_ahead: 90,
-            page_size: 100,
-            patient_batch: 50,
-            window_every: Duration::from_secs(15 * 60),
-            incremental_every: Duration::from_secs(60),
-            max_page_failures: 3,
-        }
-    }
-}
-
-/// Which run to start when none is pending (a pending run is always resumed first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncMode {
-    /// Window run when due (first sync, `window_every` elapsed, no `_lastUpdated`), else
-    /// incremental.
-    Auto,
-    Window,
-    /// Incremental when possible, else a window run.
-    Incremental,
-}
-
-/// What one `sync_once` did (counts only: safe to log).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SyncSummary {
-    pub kind: Option<RunKind>,
-    /// A run interrupted earlier was continued from its stored cursor.
-    pub resumed: bool,
-    pub pages: u32,
-    pub appointments: u32,
-    pub skipped: u32,
-    /// Entries older than the cached copy, not written.
-    pub stale: u32,
-    /// Dropped by the window reconcile.
-    pub deleted: u32,
-    /// Appointment page bytes downloaded (Patient lookups not included).
-    pub bytes: u64,
-    pub patient_requests: u32,
-}
+pub use options::{SyncMode, SyncOptions, SyncSummary};
 
 struct Memory {
     last_updated_supported: Option<bool>,
@@ -218,61 +163,6 @@ impl Syncer {
                 r = stop.changed() => if r.is_err() || *stop.borrow() { return Ok(()) },
             }
         }
-    }
-
-    async fn supports_last_updated(&self, mem: &mut Memory) -> bool {
-        if let Some(s) = mem.last_updated_supported {
-            return s;
-        }
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map(|mut p| {
-                p.push("metadata");
-            })
-            .ok();
-        match self
-            .source
-            .get(&url)
-            .await
-            .map(|b| supports_last_updated(&b))
-        {
-            Ok(Ok(s)) => {
-                mem.last_updated_supported = Some(s);
-                s
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "unreadable /metadata; window sync only");
-                false
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "no /metadata; window sync only");
-                false
-            }
-        }
-    }
-
-    fn first_url(&self, kind: RunKind, watermark: Option<i64>) -> Url {
-        let mut u = self.base.clone();
-        if let Ok(mut p) = u.path_segments_mut() {
-            p.push("Appointment");
-        }
-        {
-            let mut q = u.query_pairs_mut();
-            match (kind, watermark) {
-                (RunKind::Incremental, Some(w)) => {
-                    q.append_pair("_lastUpdated", &format!("gt{}", format_instant(w - 60)));
-                }
-                _ => {
-                    let today = day_start((self.clock)());
-                    let lo = today - i64::from(self.opts.days_back) * 86_400;
-                    let hi = today + i64::from(self.opts.days_ahead) * 86_400;
-                    q.append_pair("date", &format!("ge{}", format_date(lo)));
-                    q.append_pair("date", &format!("le{}", format_date(hi)));
-                }
-            }
-            q.append_pair("_count", &self.opts.page_size.to_string());
-        }
-        u
     }
 
     async fn run(&self, mem: &mut Memory, mode: SyncMode) -> Result<SyncSummary, ScheduleError> {
