@@ -103,13 +103,6 @@ pub async fn confirm_enrollment(
     Ok(core.confirm_enrollment(request.code).await?)
 }
 
-/// What the keychain says about this profile's session (no secret is read).
-#[tauri::command]
-#[specta::specta]
-pub fn session_state(core: State<'_, Core>) -> Result<SessionState, UiError> {
-    Ok(core.session_state()?)
-}
-
 /// Renews the session with the stored refresh token (the UI calls it before `until`).
 #[tauri::command]
 #[specta::specta]
@@ -324,11 +317,29 @@ pub struct Started(pub std::time::Instant);
 
 /// The UI calls this once its first screen has painted (two animation frames after mount).
 /// The time goes to the log; `ROUNDS_REPORT_STARTUP=1` also prints it for the footprint bench.
+/// Where the page's first screen spent its time, in ms since the page's navigation began: the
+/// script running, the app's facts back, the session state back (for the startup log only).
+#[derive(Debug, Clone, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PageMarks {
+    pub script: u32,
+    pub info: u32,
+    pub session: u32,
+    pub painted: u32,
+}
+
 #[tauri::command]
 #[specta::specta]
-pub fn ui_ready(started: State<'_, Started>) {
+pub fn ui_ready(started: State<'_, Started>, marks: PageMarks) {
     let ms = started.0.elapsed().as_millis();
-    tracing::info!(ms, "first screen painted");
+    tracing::info!(
+        ms,
+        page_script = marks.script,
+        page_info = marks.info,
+        page_session = marks.session,
+        page_painted = marks.painted,
+        "first screen painted"
+    );
     if std::env::var_os("ROUNDS_REPORT_STARTUP").is_some() {
         let epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -360,7 +371,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             open_visit_in_browser,
             visit_view,
             end_visit,
-            session_state,
+            crate::startup::session_state,
             renew_session,
             sign_out,
             take_enrollment,

@@ -10,6 +10,7 @@ mod media_grant;
 mod notify;
 mod posture;
 mod readiness;
+mod startup;
 mod updates;
 mod visit;
 
@@ -21,6 +22,7 @@ pub use commands::specta_builder;
 
 pub fn run() {
     let started = commands::Started(std::time::Instant::now());
+    let started_at = started.0;
     let env = match Environment::from_os() {
         Ok(e) => e,
         Err(e) => {
@@ -35,17 +37,13 @@ pub fn run() {
         .map_err(|e| eprintln!("Rounds: logging disabled: {e}"))
         .ok();
     tracing::info!(version = rounds_core::VERSION, "starting");
-    let core = match Core::with_policy(env, policy) {
-        Ok(c) => {
-            tracing::info!(ms = started.0.elapsed().as_millis(), "core loaded");
-            c
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "core failed to load");
-            eprintln!("Rounds cannot start: {e}");
-            std::process::exit(1);
-        }
-    };
+    // The core loads (user settings, trust store, network client) while the window and its
+    // web processes start; setup waits for it, before the page can call anything.
+    let loading = std::thread::spawn(move || {
+        let core = Core::with_policy(env, policy);
+        tracing::info!(ms = started_at.elapsed().as_millis(), "core loaded");
+        core
+    });
     let builder = specta_builder();
     let result = tauri::Builder::default()
         // First, so a second launch hands over before anything else starts.
@@ -58,11 +56,30 @@ pub fn run() {
         }))
         // Updates: only the installer step of the plugin is used (src/updates.rs).
         .plugin(updates::plugin())
-        .manage(core)
         .manage(rounds_core::update::Updates::new())
         .manage(started)
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
+            tracing::info!(
+                ms = started_at.elapsed().as_millis(),
+                "window built; setting up"
+            );
+            match loading.join() {
+                Ok(Ok(core)) => {
+                    app.manage(core);
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "core failed to load");
+                    eprintln!("Rounds cannot start: {e}");
+                    std::process::exit(1);
+                }
+                Err(_) => {
+                    eprintln!("Rounds cannot start: the core failed to load");
+                    std::process::exit(1);
+                }
+            }
+            // First: the first screen waits for this answer (startup.rs).
+            startup::prefetch(app.handle());
             builder.mount_events(app);
             events::start_forwarder(app.handle());
             // Expired keychain items go at start and every 10 minutes after, off the UI's path

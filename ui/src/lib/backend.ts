@@ -39,6 +39,7 @@ import {
   type UiError_Serialize,
   type VisitWindowKind,
   type UpdateView,
+  type PageMarks,
 } from "./bindings";
 
 // The generated file offers each Rust type as sent (`_Serialize`) and as accepted
@@ -64,6 +65,7 @@ export type { SyncErrorKind };
 export type NewProfile = NewProfile_Deserialize;
 export type {
   Change,
+  PageMarks,
   EnrollmentView,
   ErrorCode,
   Field,
@@ -135,7 +137,7 @@ export interface Backend {
   userSettings(): Promise<UserSetting[]>;
   setUserSetting(key: string, value: SettingValue): Promise<Outcome<UserSetting[]>>;
   /** Tells the core the first screen has painted (startup timing in the log). */
-  uiReady(): Promise<void>;
+  uiReady(marks: PageMarks): Promise<void>;
   /** Password age and reminder state, from the clinic ("unknown" where it cannot say). */
   passwordStatus(): Promise<Outcome<PasswordView>>;
   /** "Remind me tomorrow". */
@@ -253,9 +255,9 @@ export const tauriBackend: Backend = {
   installUpdateNow: () => call(() => commands.installUpdateNow()),
   installUpdateAtClose: () => call(() => commands.installUpdateAtClose()),
   restartForUpdate: () => call(() => commands.restartForUpdate()),
-  uiReady: async () => {
+  uiReady: async (marks) => {
     try {
-      await commands.uiReady();
+      await commands.uiReady(marks);
     } catch {
       // Timing only: never worth bothering the clinician about.
     }

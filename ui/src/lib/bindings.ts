@@ -61,11 +61,7 @@ export const commands = {
 	takeEnrollment: () => typedError<EnrollmentView | null, UiError_Serialize>(__TAURI_INVOKE("take_enrollment")),
 	/**  The first code from the newly set-up authenticator: confirms it and signs in. */
 	confirmEnrollment: (request: EnrollmentCode) => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("confirm_enrollment", { request })),
-	/**
-	 *  The UI calls this once its first screen has painted (two animation frames after mount).
-	 *  The time goes to the log; `ROUNDS_REPORT_STARTUP=1` also prints it for the footprint bench.
-	 */
-	uiReady: () => __TAURI_INVOKE<void>("ui_ready"),
+	uiReady: (marks: PageMarks) => __TAURI_INVOKE<void>("ui_ready", { marks }),
 	/**  "Managed by your organisation": every policy source and every setting it sets. */
 	policyView: () => __TAURI_INVOKE<PolicyView_Serialize>("policy_view"),
 	/**  The user's own settings, with the ones policy locks marked. */
@@ -448,6 +444,19 @@ export type NewProfile_Serialize = {
 
 /**  Where a setting's value comes from. */
 export type Origin = { kind: "default" } | { kind: "user" } | { kind: "recommended"; source: string } | { kind: "mandatory"; source: string };
+
+/**
+ *  The UI calls this once its first screen has painted (two animation frames after mount).
+ *  The time goes to the log; `ROUNDS_REPORT_STARTUP=1` also prints it for the footprint bench.
+ *  Where the page's first screen spent its time, in ms since the page's navigation began: the
+ *  script running, the app's facts back, the session state back (for the startup log only).
+ */
+export type PageMarks = {
+	script: number,
+	info: number,
+	session: number,
+	painted: number,
+};
 
 /**  What the change-password form sends (secrets in [`Secret`]s, dropped after use). */
 export type PasswordChangeRequest = {
