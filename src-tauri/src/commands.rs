@@ -103,13 +103,6 @@ pub async fn confirm_enrollment(
     Ok(core.confirm_enrollment(request.code).await?)
 }
 
-/// Renews the session with the stored refresh token (the UI calls it before `until`).
-#[tauri::command]
-#[specta::specta]
-pub async fn renew_session(core: State<'_, Core>) -> Result<SessionState, UiError> {
-    Ok(core.renew_session().await?)
-}
-
 /// One click: the session and the refresh token leave the keychain.
 #[tauri::command]
 #[specta::specta]
@@ -372,7 +365,6 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             visit_view,
             end_visit,
             crate::startup::session_state,
-            renew_session,
             sign_out,
             take_enrollment,
             confirm_enrollment,

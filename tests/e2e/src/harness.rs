@@ -311,6 +311,35 @@ impl Harness {
         )
     }
 
+    /// (kind, secret) of every Rounds item in the app's keyring, from `secret-tool`'s blocks
+    /// (`attribute.rounds_kind = …`, `secret = …`; it prints attributes on stderr, hence one
+    /// merged pipe). Secrets shorter than 8 characters are left out (never a token).
+    pub fn keychain_items(&self) -> Result<Vec<(String, String)>> {
+        let listing = self.run_in_app_session(
+            "sh",
+            &[
+                "-c",
+                "secret-tool search --all service app.rounds.desktop 2>&1",
+            ],
+        )?;
+        let mut out = Vec::new();
+        for block in listing.split("\n[").filter(|b| !b.trim().is_empty()) {
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|v| v.trim().to_string())
+            };
+            if let (Some(kind), Some(secret)) =
+                (field("attribute.rounds_kind = "), field("secret = "))
+                && secret.len() >= 8
+            {
+                out.push((kind, secret));
+            }
+        }
+        Ok(out)
+    }
+
     /// Quits the app (ends its WebDriver session) and starts it again on the same machine:
     /// same HOME, keyring, policy and clinic, as a clinician reopening Rounds.
     pub async fn restart_app(&mut self) -> Result<()> {

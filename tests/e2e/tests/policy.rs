@@ -5,6 +5,29 @@ use fantoccini::Locator;
 use rounds_e2e::{Harness, Options, Result, default_policy};
 use serde_json::json;
 
+/// Each `(key, locked, source)` row of the open managed panel: listed, marked locked or not,
+/// and naming its source where one is given.
+async fn managed_rows(h: &Harness, rows: &[(&str, bool, Option<&str>)]) -> Result<()> {
+    for (key, locked, source) in rows {
+        let row = h
+            .client
+            .find(Locator::Css(&format!("tr[data-key='{key}']")))
+            .await
+            .map_err(|e| format!("{key} not listed in the managed panel: {e}"))?;
+        let want = if *locked { "true" } else { "false" };
+        assert_eq!(
+            row.attr("data-locked").await?.as_deref(),
+            Some(want),
+            "{key}"
+        );
+        if let Some(source) = source {
+            let text = row.text().await?;
+            assert!(text.contains(source), "{key}: {text}");
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locked_settings_are_disabled_and_open_ones_apply() -> Result<()> {
     let h = Harness::start_with(Options {
@@ -73,22 +96,16 @@ async fn locked_settings_are_disabled_and_open_ones_apply() -> Result<()> {
         .click()
         .await?;
     h.wait_for("[data-testid=policy-settings]").await?;
-    for (key, locked) in [
-        ("appearance.theme", "true"),
-        ("session.idle_lock_minutes", "true"),
-        ("clinic.servers", "true"),
-        ("notifications.sound", "false"),
-    ] {
-        let row = c
-            .find(Locator::Css(&format!("tr[data-key='{key}']")))
-            .await
-            .map_err(|e| format!("{key} not listed in the managed panel: {e}"))?;
-        assert_eq!(
-            row.attr("data-locked").await?.as_deref(),
-            Some(locked),
-            "{key}"
-        );
-    }
+    managed_rows(
+        &h,
+        &[
+            ("appearance.theme", true, None),
+            ("session.idle_lock_minutes", true, None),
+            ("clinic.servers", true, None),
+            ("notifications.sound", false, None),
+        ],
+    )
+    .await?;
     h.screenshot("managed-panel").await?;
     h.stop().await
 }
@@ -168,23 +185,15 @@ async fn a_configuration_profile_and_group_policy_lock_settings_in_the_panel() -
         .click()
         .await?;
     h.wait_for("[data-testid=policy-settings]").await?;
-    for (key, source) in [
-        ("appearance.theme", "Configuration profile"),
-        ("session.idle_lock_minutes", "Group Policy"),
-        ("clinic.servers", "Policy file"),
-    ] {
-        let row = c
-            .find(Locator::Css(&format!("tr[data-key='{key}']")))
-            .await
-            .map_err(|e| format!("{key} not listed in the managed panel: {e}"))?;
-        assert_eq!(
-            row.attr("data-locked").await?.as_deref(),
-            Some("true"),
-            "{key}"
-        );
-        let text = row.text().await?;
-        assert!(text.contains(source), "{key}: {text}");
-    }
+    managed_rows(
+        &h,
+        &[
+            ("appearance.theme", true, Some("Configuration profile")),
+            ("session.idle_lock_minutes", true, Some("Group Policy")),
+            ("clinic.servers", true, Some("Policy file")),
+        ],
+    )
+    .await?;
     let sources = c
         .find(Locator::Css("[data-testid=policy-sources]"))
         .await?

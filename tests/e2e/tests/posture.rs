@@ -128,19 +128,7 @@ async fn the_posture_panel_tells_the_real_setup_and_nothing_secret() -> Result<(
     // Nothing secret, no PHI, in any of the three.
     // Every secret Rounds keeps in the keychain (tokens, client, cache key), from libsecret's
     // own listing (it prints attributes on stderr, hence the merged pipe).
-    let listing = h.run_in_app_session(
-        "sh",
-        &[
-            "-c",
-            "secret-tool search --all service app.rounds.desktop 2>&1",
-        ],
-    )?;
-    let tokens: Vec<String> = listing
-        .lines()
-        .filter_map(|l| l.strip_prefix("secret = "))
-        .map(|t| t.trim().to_string())
-        .filter(|t| t.len() > 8)
-        .collect();
+    let tokens: Vec<String> = h.keychain_items()?.into_iter().map(|(_, s)| s).collect();
     assert!(
         !tokens.is_empty(),
         "the session's tokens are in the keychain"

@@ -30,34 +30,7 @@ return window.fetch !== orig;
 "#;
 
 fn keychain_secrets(h: &Harness) -> Result<Vec<String>> {
-    Ok(keychain_items(h)?.into_iter().map(|(_, s)| s).collect())
-}
-
-/// (kind, secret) of every Rounds item, from `secret-tool`'s blocks (`secret = …`,
-/// `attribute.rounds_kind = …`; it prints attributes on stderr, hence one merged pipe).
-fn keychain_items(h: &Harness) -> Result<Vec<(String, String)>> {
-    let listing = h.run_in_app_session(
-        "sh",
-        &[
-            "-c",
-            "secret-tool search --all service app.rounds.desktop 2>&1",
-        ],
-    )?;
-    let mut out = Vec::new();
-    for block in listing.split("\n[").filter(|b| !b.trim().is_empty()) {
-        let field = |name: &str| {
-            block
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .map(|v| v.trim().to_string())
-        };
-        if let (Some(kind), Some(secret)) = (field("attribute.rounds_kind = "), field("secret = "))
-            && secret.len() >= 8
-        {
-            out.push((kind, secret));
-        }
-    }
-    Ok(out)
+    Ok(h.keychain_items()?.into_iter().map(|(_, s)| s).collect())
 }
 
 async fn sign_out(h: &Harness) -> Result<()> {
@@ -74,7 +47,8 @@ async fn sign_out(h: &Harness) -> Result<()> {
 async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
     // A second of slack for file systems with coarse timestamps.
     let started = std::time::SystemTime::now() - Duration::from_secs(1);
-    // Short sessions: the signed-in screen renews 2 min before the end, i.e. after ~10 s.
+    // Short sessions: the core's clock renews 2 min before the end, i.e. after ~10 s, and the
+    // page re-reads the session state when told (no renewal answer crosses to the page).
     let h = Harness::start_with(Options {
         sandbox_config: Some(json!({"access_token_seconds": 130})),
         ..Options::default()
@@ -112,10 +86,10 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
             .find(|(k, _)| k == "session")
             .map(|(_, s)| s.clone())
     };
-    let first = session(&keychain_items(&h)?).ok_or("a session in the keychain")?;
+    let first = session(&h.keychain_items()?).ok_or("a session in the keychain")?;
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
-        let items = keychain_items(&h)?;
+        let items = h.keychain_items()?;
         let renewed = session(&items).is_some_and(|s| s != first);
         if renewed && items.iter().any(|(k, _)| k == "cache-key") {
             tokens.extend(items.into_iter().map(|(_, s)| s));
@@ -242,7 +216,7 @@ async fn no_secret_is_left_in_any_file_or_ipc_message() -> Result<()> {
     // Every message the core sent to the webview: state only.
     let ipc: Vec<String> = serde_json::from_value(c.execute("return window.__ipc", vec![]).await?)?;
     for cmd in [
-        "renew_session ",
+        "session_state ",
         "lock_now ",
         "unlock ",
         "check_new_password ",

@@ -105,8 +105,6 @@ export interface Backend {
   takeEnrollment(): Promise<Outcome<EnrollmentView | null>>;
   confirmEnrollment(code: string): Promise<Outcome<SessionState>>;
   signOut(): Promise<Outcome<SessionState>>;
-  /** Renews the session from the keychain's refresh token, before it ends. */
-  renewSession(): Promise<Outcome<SessionState>>;
   policyView(): Promise<PolicyView>;
   /** One local day `[from, to)` (unix seconds) from the encrypted cache, with the sync state. */
   scheduleDay(from: number, to: number): Promise<Outcome<DayView>>;
@@ -217,7 +215,6 @@ export const tauriBackend: Backend = {
   takeEnrollment: () => call(() => commands.takeEnrollment()),
   confirmEnrollment: (code) => call(() => commands.confirmEnrollment({ code })),
   signOut: () => call(() => commands.signOut()),
-  renewSession: () => call(() => commands.renewSession()),
   policyView: () => commands.policyView(),
   profiles: () => commands.profiles(),
   scheduleDay: (from, to) => call(() => commands.scheduleDay(from, to)),

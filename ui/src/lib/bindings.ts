@@ -54,8 +54,6 @@ export const commands = {
 	endVisit: () => typedError<null, UiError_Serialize>(__TAURI_INVOKE("end_visit")),
 	/**  What the keychain says about this profile's session (no secret is read). */
 	sessionState: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("session_state")),
-	/**  Renews the session with the stored refresh token (the UI calls it before `until`). */
-	renewSession: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("renew_session")),
 	/**  One click: the session and the refresh token leave the keychain. */
 	signOut: () => typedError<SessionState, UiError_Serialize>(__TAURI_INVOKE("sign_out")),
 	takeEnrollment: () => typedError<EnrollmentView | null, UiError_Serialize>(__TAURI_INVOKE("take_enrollment")),

@@ -30,7 +30,6 @@ export interface MockBackend extends Backend {
   /** How many subscriptions are live (a screen that forgets to unsubscribe leaks one). */
   listeners(): number;
   signInCalls: SignInRequest[];
-  renewCalls: number;
   dayCalls: [number, number][];
   /** The cache's visits as the core would hold them (tests may change them). */
   visits: Visit[];
@@ -151,7 +150,6 @@ export function mockBackend(over: {
   info?: Partial<AppInfo>;
   check?: Outcome<ServerCheck>;
   signIn?: Outcome<SessionState>;
-  renew?: Outcome<SessionState>;
   method?: SignInMethod;
   profiles?: ProfilesView;
   /** Visits the cache holds (any day); the day view filters by [from, to). */
@@ -410,10 +408,5 @@ export function mockBackend(over: {
     }),
     confirmEnrollment: async () => ({ ok: true, value: { state: "signedIn", user: "drjones", until: 1_900_000_000 } }),
     signOut: async () => ({ ok: true, value: { state: "signedOut" } }),
-    renewCalls: 0,
-    async renewSession() {
-      this.renewCalls += 1;
-      return over.renew ?? { ok: true, value: { state: "signedIn", user: "drsmith", until: 1_900_003_600 } };
-    },
   };
 }
