@@ -10,10 +10,10 @@ sleep 0.5
 home=$(mktemp -d); mkdir -m 700 "$home/run"
 HOME=$home XDG_RUNTIME_DIR=$home/run DISPLAY=:88 setsid dbus-run-session -- "$BIN" >/dev/null 2>&1 & A=$!
 sleep 5
-ticks() { # utime+stime of $1 and its descendants
+ticks() { # utime+stime (+ reaped children's) of $1 and its descendants
   local sum=0 p
   for p in $(pstree -p "$1" | grep -o '([0-9]\+)' | tr -d '()'); do
-    [ -r /proc/$p/stat ] && sum=$((sum + $(awk '{print $14+$15}' /proc/$p/stat)))
+    [ -r /proc/$p/stat ] && sum=$((sum + $(awk '{print $14+$15+$16+$17}' /proc/$p/stat)))
   done
   echo $sum
 }

@@ -8,7 +8,7 @@
 use rounds_e2e::{Harness, Result};
 use std::time::{Duration, Instant};
 
-/// utime + stime of `pid` and every descendant, in clock ticks.
+/// CPU time of `pid` and every descendant (with their reaped children), in clock ticks.
 fn tree_ticks(root: u32) -> u64 {
     let mut kids: std::collections::HashMap<u32, Vec<u32>> = Default::default();
     let mut ticks: std::collections::HashMap<u32, u64> = Default::default();
@@ -24,8 +24,10 @@ fn tree_ticks(root: u32) -> u64 {
         };
         let f: Vec<&str> = rest.split_whitespace().collect();
         let ppid = f.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
-        let t = f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        // utime, stime, and cutime, cstime: a helper that ended still counts.
+        let t: u64 = (11..=14)
+            .filter_map(|i| f.get(i).and_then(|v| v.parse::<u64>().ok()))
+            .sum();
         kids.entry(ppid).or_default().push(pid);
         ticks.insert(pid, t);
     }
@@ -56,7 +58,7 @@ async fn cpu_of_the_signed_in_app_left_idle() -> Result<()> {
     let t0 = Instant::now();
     let c0 = tree_ticks(root);
     tokio::time::sleep(idle).await;
-    let used = (tree_ticks(root) - c0) as f64 / 100.0;
+    let used = tree_ticks(root).saturating_sub(c0) as f64 / 100.0;
     let wall = t0.elapsed().as_secs_f64();
     println!(
         "IDLE_CPU {}: {used:.2} s CPU in {wall:.0} s = {:.2} % of one core",
